@@ -1,0 +1,5 @@
+import sys
+
+from execd.cli import main
+
+sys.exit(main())

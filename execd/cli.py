@@ -1,0 +1,140 @@
+"""Command line: argv, exit codes and wiring. No business logic here."""
+import argparse
+import json
+import sys
+
+from execd import __version__
+from execd.config import default_config_path, load_settings
+from execd.errors import ExecdError
+from execd.logsetup import setup_logging
+
+# Exit codes of `execd run`, as documented in the README.
+EXIT_PASS = 0  # completed, verdict pass
+EXIT_NOT_PASSED = 1  # completed with any other verdict
+EXIT_ERROR = 2  # the job was refused or could not run
+# Exit codes of the other commands.
+EXIT_OK = 0
+EXIT_FAILURE = 1  # images missing (check), or an operation failed
+EXIT_CONFIG = 3  # bad configuration: nothing was started
+
+
+def _read_source(value):
+    if value == "-":
+        return sys.stdin.read()
+    with open(value, encoding="utf-8") as f:
+        return f.read()
+
+
+def build_job(args):
+    """The contract job described by `execd run`'s options."""
+    if args.job:
+        try:
+            return json.loads(_read_source(args.job))
+        except ValueError as e:
+            raise SystemExit("execd run: --job is not valid JSON: %s" % e)
+    if not args.language or args.tests is None or (args.code is None and args.code_file is None):
+        raise SystemExit("execd run: give --job, or --language, --code/--code-file and --tests")
+    code = args.code if args.code is not None else _read_source(args.code_file)
+    try:
+        tests = json.loads(_read_source(args.tests))
+    except ValueError as e:
+        raise SystemExit("execd run: --tests is not valid JSON: %s" % e)
+    job = {"language": args.language, "code": code, "testCases": tests}
+    for key, value in (("mode", args.mode), ("entryPoint", args.entry_point),
+                       ("timeLimitMs", args.time_limit_ms), ("memoryLimitMb", args.memory_limit_mb)):
+        if value is not None:
+            job[key] = value
+    return job
+
+
+def cmd_run(args, settings):
+    from execd.executor import Executor
+
+    job = build_job(args)
+    with Executor(settings, warm=False) as executor:
+        result = executor.execute(job)
+    json.dump(result, sys.stdout, indent=2 if args.pretty else None, ensure_ascii=False)
+    sys.stdout.write("\n")
+    if result["status"] != "completed":
+        return EXIT_ERROR
+    return EXIT_PASS if result["verdict"] == "pass" else EXIT_NOT_PASSED
+
+
+def cmd_images(args, settings):
+    from execd import images
+    from execd.executor import docker_client
+
+    client = docker_client(settings)
+    if args.images_command == "build":
+        for name, tag in images.build_all(client, settings.image_prefix).items():
+            print("%s %s" % (name, tag))
+        return EXIT_OK
+    missing = images.missing_images(client, settings.image_prefix)
+    for name, tag in sorted(missing.items()):
+        print("missing or stale: %s (%s)" % (tag, name))
+    if not missing:
+        print("all sandbox images are current")
+    return EXIT_FAILURE if missing else EXIT_OK
+
+
+def cmd_reap(args, settings):
+    from execd.executor import docker_client
+    from execd.sandbox import reap_orphans
+
+    removed = reap_orphans(docker_client(settings), everything=args.all)
+    print("removed %d sandbox containers" % removed)
+    return EXIT_OK
+
+
+def cmd_config(args, settings):
+    descriptions = settings.describe()
+    for name, value in sorted(vars(settings).items()):
+        print("%-24s %-14r %s" % (name.upper(), value, descriptions[name]))
+    return EXIT_OK
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="execd", description="Sandboxed code execution service.")
+    parser.add_argument("--version", action="version", version="execd " + __version__)
+    parser.add_argument("--config", help="INI file (default: $EXECD_CONFIG, /etc/execd/execd.ini, ./config/execd.ini)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one job in a sandbox and print its result JSON")
+    run.add_argument("--job", help="a whole contract job as a JSON file, or - for stdin")
+    run.add_argument("--language", help="python, javascript or an alias")
+    run.add_argument("--code", help="the source code")
+    run.add_argument("--code-file", help="file holding the source code, or -")
+    run.add_argument("--mode", choices=("function", "stdio"))
+    run.add_argument("--entry-point")
+    run.add_argument("--time-limit-ms", type=int)
+    run.add_argument("--memory-limit-mb", type=int)
+    run.add_argument("--tests", help="JSON array of {input, expectedOutput} (file or -)")
+    run.add_argument("--pretty", action="store_true", help="indent the result JSON")
+    run.set_defaults(func=cmd_run)
+
+    img = sub.add_parser("images", help="build or check the sandbox images")
+    img.add_argument("images_command", choices=("build", "check"))
+    img.set_defaults(func=cmd_images)
+
+    reap = sub.add_parser("reap", help="remove sandbox containers left by dead execd processes")
+    reap.add_argument("--all", action="store_true", help="remove every execd sandbox on this Docker engine")
+    reap.set_defaults(func=cmd_reap)
+
+    cfg = sub.add_parser("config", help="print the effective settings")
+    cfg.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config or default_config_path())
+    except ExecdError as e:
+        print("execd: configuration error: %s" % e.message, file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_level, role=args.command, stream=sys.stderr)
+    try:
+        return args.func(args, settings)
+    except ExecdError as e:
+        print("execd: %s" % e.message, file=sys.stderr)
+        return EXIT_ERROR if args.command == "run" else EXIT_FAILURE

@@ -1,0 +1,129 @@
+"""Settings: one frozen dataclass, loaded as defaults < INI file < environment.
+
+Every field's environment name is its upper-case name (MAX_MEMORY); in the
+INI file's [execd] section it is the lower-case name (max_memory). Errors name
+the key and where the bad value came from. Nothing here touches sockets,
+Docker or globals.
+"""
+import configparser
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from execd.errors import ConfigError
+
+
+def _setting(default, desc):
+    return field(default=default, metadata={"desc": desc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_execution_time: float = _setting(10.0, "ceiling and default of a test's time limit, seconds")
+    max_memory: int = _setting(256, "ceiling and default of a sandbox's memory limit, MB")
+    max_code_bytes: int = _setting(65536, "largest accepted source, UTF-8 bytes")
+    max_test_cases: int = _setting(64, "most test cases in one job")
+    max_input_bytes: int = _setting(1048576, "all test inputs of a job together, UTF-8 bytes")
+    max_output_bytes: int = _setting(65536, "each reported output/stdout/stderr/error text is cut here")
+    max_compare_bytes: int = _setting(1048576, "output captured for judging; longer output is cut and fails")
+    max_job_time: float = _setting(60.0, "hard wall deadline of one whole sandbox run, seconds")
+    min_memory: int = _setting(16, "smallest memoryLimitMb a job may ask for, MB")
+    pool_size_python: int = _setting(2, "warm Python sandboxes kept ready")
+    pool_size_javascript: int = _setting(2, "warm JavaScript sandboxes kept ready")
+    js_prestart: int = _setting(1, "node processes started ahead in each JavaScript sandbox")
+    sandbox_runtime: str = _setting("", "OCI runtime for sandboxes (runsc, crun, kata); empty = Docker's default")
+    sandbox_pids_limit: int = _setting(64, "processes and threads per sandbox")
+    sandbox_tmpfs_mb: int = _setting(16, "size of the sandbox's only writable place, /tmp, MB")
+    sandbox_cpus: float = _setting(1.0, "CPU quota per sandbox, cores")
+    sandbox_nofile: int = _setting(256, "open files per sandbox process")
+    sandbox_fsize_mb: int = _setting(16, "largest file a sandbox process may write, MB")
+    docker_timeout: float = _setting(30.0, "Docker API request timeout, seconds")
+    image_prefix: str = _setting("execd", "sandbox images are tagged <prefix>-<language>:<content hash>")
+    log_level: str = _setting("info", "debug, info, warning or error")
+
+    def describe(self):
+        return {f.name: f.metadata["desc"] for f in dataclasses.fields(self)}
+
+
+def _parse(kind, raw):
+    text = raw.strip()
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if kind is int:
+        return int(text)
+    if kind is float:
+        value = float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("expected a finite number")
+        return value
+    return text
+
+
+_POSITIVE = {
+    "max_execution_time", "max_memory", "max_code_bytes", "max_test_cases", "max_input_bytes",
+    "max_output_bytes", "max_compare_bytes", "max_job_time", "min_memory", "sandbox_pids_limit",
+    "sandbox_tmpfs_mb", "sandbox_cpus", "sandbox_nofile", "sandbox_fsize_mb", "docker_timeout",
+}
+_NON_NEGATIVE = {"pool_size_python", "pool_size_javascript", "js_prestart"}
+
+
+def load_settings(ini_path=None, environ=None):
+    """Build Settings from defaults, then `ini_path` ([execd] section), then `environ`."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    sources = {}
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    if ini_path:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            with open(ini_path, encoding="utf-8") as f:
+                parser.read_file(f)
+        except OSError as e:
+            raise ConfigError("cannot read config file %s: %s" % (ini_path, e.strerror)) from e
+        except configparser.Error as e:
+            raise ConfigError("config file %s is malformed: %s" % (ini_path, e)) from e
+        if parser.has_section("execd"):
+            for key, raw in parser.items("execd"):
+                if key not in fields:
+                    raise ConfigError("unknown key %r in [execd] of %s" % (key, ini_path))
+                values[key] = raw
+                sources[key] = "%s [execd] %s" % (ini_path, key)
+    for name in fields:
+        env_name = name.upper()
+        if env_name in environ:
+            values[name] = environ[env_name]
+            sources[name] = "environment variable %s" % env_name
+    parsed = {}
+    for name, raw in values.items():
+        kind = type(fields[name].default)
+        try:
+            value = _parse(kind, raw)
+        except ValueError as e:
+            raise ConfigError("%s: %r is not a valid %s (%s)" % (sources[name], raw, kind.__name__, e)) from e
+        if name in _POSITIVE and value <= 0:
+            raise ConfigError("%s: must be greater than 0, got %r" % (sources[name], raw))
+        if name in _NON_NEGATIVE and value < 0:
+            raise ConfigError("%s: must not be negative, got %r" % (sources[name], raw))
+        parsed[name] = value
+    settings = Settings(**parsed)
+    if settings.min_memory > settings.max_memory:
+        raise ConfigError("min_memory (%d) is above max_memory (%d)" % (settings.min_memory, settings.max_memory))
+    if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError("log_level: %r is not one of debug, info, warning, error" % settings.log_level)
+    return settings
+
+
+def default_config_path(environ=None):
+    """EXECD_CONFIG, else /etc/execd/execd.ini, else ./config/execd.ini, else none."""
+    environ = os.environ if environ is None else environ
+    if environ.get("EXECD_CONFIG"):
+        return environ["EXECD_CONFIG"]
+    for candidate in ("/etc/execd/execd.ini", os.path.join("config", "execd.ini")):
+        if os.path.exists(candidate):
+            return candidate
+    return None

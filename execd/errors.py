@@ -1,0 +1,37 @@
+"""The exception tree. Each error that reaches a caller carries a contract code."""
+
+
+class ExecdError(Exception):
+    """Base of every execd error; `code` is the contract's error code."""
+
+    code = "internal_error"
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class JobError(ExecdError):
+    """The job was refused before anything ran (invalid_job, code_too_large ...)."""
+
+    code = "invalid_job"
+
+
+class SandboxUnavailable(ExecdError):
+    """The Docker engine failed or could not be reached; the job did not run."""
+
+    code = "sandbox_unavailable"
+
+
+class ConfigError(ExecdError):
+    """A configuration value is missing or malformed; names the key and its source."""
+
+    code = "internal_error"
+
+
+class ImageError(ExecdError):
+    """A sandbox image is missing, stale or could not be built."""
+
+    code = "sandbox_unavailable"

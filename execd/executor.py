@@ -1,0 +1,272 @@
+"""The engine: job -> sandbox run -> contract result.
+
+Shared by the CLI, the queue consumers and the HTTP API, and it knows
+nothing of any of them. `execute()` never raises for a bad job or a Docker
+failure: both become the contract's error result.
+"""
+import logging
+import time
+
+import docker
+import docker.errors
+
+from execd import images, jobs, judge, languages
+from execd.errors import ExecdError, ImageError, JobError, SandboxUnavailable
+from execd.pool import Remover, WarmPool
+from execd.sandbox import Sandbox, SandboxSpec, reap_orphans
+
+log = logging.getLogger("execd.executor")
+
+DEADLINE_MARGIN_S = 2.0
+DEADLINE_MARGIN_PER_TEST_S = 0.25
+HEAP_OOM_MARKERS = ("JavaScript heap out of memory", "MemoryError")
+
+
+def docker_client(settings):
+    """One client per process, created after any fork, with an explicit timeout."""
+    try:
+        client = docker.from_env(timeout=settings.docker_timeout, version="auto")
+        client.ping()
+        return client
+    except docker.errors.DockerException as e:
+        raise SandboxUnavailable("cannot reach the Docker engine: %s" % e) from e
+
+
+def cut(text, limit):
+    """`text` cut to at most `limit` UTF-8 bytes, on a character boundary."""
+    if text is None:
+        return "", False
+    data = text.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return text, False
+    return data[:limit].decode("utf-8", "ignore"), True
+
+
+class Executor:
+    """Runs contract jobs in warm sandboxes. Thread-safe; start() before use."""
+
+    def __init__(self, settings, client=None, warm=True, observer=None):
+        self.settings = settings
+        self.client = client
+        self.warm = warm
+        self.observer = observer
+        self.pools = {}
+        self.specs = {}
+        self.remover = None
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self):
+        if self.client is None:
+            self.client = docker_client(self.settings)
+        missing = images.missing_images(self.client, self.settings.image_prefix)
+        if missing:
+            raise ImageError("sandbox images missing or stale: %s; run `execd images build`"
+                             % ", ".join(sorted(missing.values())))
+        removed = reap_orphans(self.client)
+        if removed:
+            log.info("removed %d sandboxes left by dead processes", removed)
+        self.remover = Remover()
+        for name, lang in languages.LANGUAGES.items():
+            self.specs[name] = SandboxSpec(
+                language=name,
+                image=images.image_tag(lang, self.settings.image_prefix),
+                memory_mb=self.settings.max_memory,
+                pids_limit=self.settings.sandbox_pids_limit,
+                tmpfs_mb=self.settings.sandbox_tmpfs_mb,
+                cpus=self.settings.sandbox_cpus,
+                nofile=self.settings.sandbox_nofile,
+                fsize_mb=self.settings.sandbox_fsize_mb,
+                runtime=self.settings.sandbox_runtime,
+                js_prestart=self.settings.js_prestart,
+            )
+            size = getattr(self.settings, "pool_size_" + name, 0) if self.warm else 0
+            pool = WarmPool(name, self._factory(name), size, self.remover, self._pool_changed)
+            pool.start()
+            self.pools[name] = pool
+        return self
+
+    def close(self):
+        for pool in self.pools.values():
+            pool.close()
+        if self.remover is not None:
+            self.remover.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _factory(self, name):
+        def make():
+            sandbox = Sandbox.start(self.client, self.specs[name])
+            if self.observer is not None:
+                self.observer.sandbox_started(name, sandbox.start_ms / 1000.0)
+            return sandbox
+        return make
+
+    def _pool_changed(self, name, size):
+        if self.observer is not None:
+            self.observer.pool_size(name, size)
+
+    def languages(self):
+        return [lang.describe() for lang in languages.LANGUAGES.values()]
+
+    # -- jobs ------------------------------------------------------------------
+
+    def execute(self, raw):
+        """A contract result for a raw job (bytes, str or dict)."""
+        try:
+            decoded = jobs.decode(raw)
+            job = jobs.validate(decoded, self.settings)
+        except JobError as e:
+            decoded = raw if isinstance(raw, dict) else None
+            language = decoded.get("language") if isinstance(decoded, dict) else None
+            return jobs.error_result(jobs.job_id_of(decoded), e.code, e.message, language)
+        return self.run(job)
+
+    def run(self, job):
+        """A contract result for a validated Job."""
+        try:
+            return self._run(job)
+        except ExecdError as e:
+            log.warning("job failed: %s", e.message, extra={"job_id": job.id, "code": e.code})
+            return jobs.error_result(job.id, e.code, e.message, job.language.name)
+        except Exception:
+            log.exception("job failed unexpectedly", extra={"job_id": job.id})
+            return jobs.error_result(job.id, "internal_error", "the service failed to run this job",
+                                     job.language.name)
+
+    def _run(self, job):
+        name = job.language.name
+        s = self.settings
+        request = {
+            "mode": job.mode,
+            "entryPoint": job.entry_point,
+            "code": job.code,
+            "tests": [t.input for t in job.tests],
+            "timeLimitMs": job.time_limit_ms,
+            "maxOutputBytes": s.max_output_bytes,
+            "maxResultBytes": s.max_compare_bytes,
+        }
+        budget = job.time_limit_ms / 1000.0 * len(job.tests) + DEADLINE_MARGIN_S \
+            + DEADLINE_MARGIN_PER_TEST_S * len(job.tests)
+        budget = min(budget, s.max_job_time)
+        max_message = 8 * (s.max_compare_bytes + 2 * s.max_output_bytes) + 65536
+        outcome = None
+        for attempt in (1, 2):
+            sandbox = self.pools[name].take() if self.pools.get(name) else None
+            warm = sandbox is not None
+            if sandbox is None:
+                sandbox = self._factory(name)()
+            try:
+                sandbox.set_memory_limit(job.memory_limit_mb)
+                outcome = sandbox.run(request, time.monotonic() + budget, max_message)
+            finally:
+                self.remover.submit(sandbox)
+            # A warm container that died before taking the job (Docker restarted,
+            # killed from outside) is no verdict on the code: run it once more, cold.
+            if warm and attempt == 1 and outcome.failure == "exited" and not outcome.records:
+                log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
+                continue
+            break
+        return self._result(job, outcome)
+
+    # -- results ---------------------------------------------------------------
+
+    def _result(self, job, outcome):
+        s = self.settings
+        result = {"id": job.id, "status": "completed", "language": job.language.name}
+        if outcome.compile_error is not None:
+            text, truncated = cut(outcome.compile_error, s.max_output_bytes)
+            result.update(verdict="compile_error", compileOutput=text, totalTime=0,
+                          results=[_skipped() for _ in job.tests])
+            if truncated:
+                result["truncated"] = True
+            return result
+        tests = []
+        for i, case in enumerate(job.tests):
+            if i < len(outcome.records):
+                tests.append(self._test_result(job, case, outcome.records[i]))
+            elif i == len(outcome.records) and not outcome.done:
+                tests.append(self._killed_test(job, outcome))
+            else:
+                tests.append(_skipped())
+        result["verdict"] = judge.verdict_of([t["status"] for t in tests])
+        result["results"] = tests
+        result["totalTime"] = sum(t["executionTime"] for t in tests)
+        return result
+
+    def _killed_test(self, job, outcome):
+        """The test that was running when the whole sandbox was stopped."""
+        if outcome.failure == "deadline":
+            status, error = "timeout", "the job's wall deadline passed; the sandbox was stopped"
+        elif outcome.failure == "oom":
+            status, error = "memory_limit", "memory limit of %d MB exceeded" % job.memory_limit_mb
+        else:
+            status = "runtime_error"
+            error = "the sandbox exited unexpectedly (exit code %s)" % outcome.exit_code
+        return {"passed": False, "status": status, "output": "", "executionTime": 0, "memoryKb": None,
+                "stdout": "", "stderr": "", "error": error}
+
+    def _test_result(self, job, case, rec):
+        s = self.settings
+        res = rec.get("result") if isinstance(rec.get("result"), dict) else None
+        stderr = str(rec.get("stderr") or "")
+        output = ""
+        error = None
+        passed = False
+        if rec.get("timedOut"):
+            status, error = "timeout", "time limit of %d ms exceeded" % job.time_limit_ms
+        elif rec.get("oom") or (rec.get("signal") is not None and any(m in stderr for m in HEAP_OOM_MARKERS)) \
+                or (res and str(res.get("error", "")).startswith("MemoryError")):
+            status, error = "memory_limit", "memory limit of %d MB exceeded" % job.memory_limit_mb
+        elif job.mode == "function":
+            if res and res.get("ok") and isinstance(res.get("output"), str):
+                output = res["output"]
+                passed = judge.judge_output("function", case.expected_output, output)
+                status = "failed" if passed is False else "passed"
+            else:
+                status = "runtime_error"
+                error = (res or {}).get("error") or _exit_reason(rec) or "the function did not return"
+        else:
+            if rec.get("signal") is not None or rec.get("exitCode") != 0:
+                status = "runtime_error"
+                error = (res or {}).get("error") or _exit_reason(rec) or "the program did not finish"
+            else:
+                output = str(rec.get("stdout") or "")
+                if rec.get("stdoutTruncated"):
+                    passed = False if case.expected_output is not None else None
+                else:
+                    passed = judge.judge_output("stdio", case.expected_output, output)
+                status = "failed" if passed is False else "passed"
+        if status != "passed" and status != "failed":
+            passed = False
+        stdout = str(rec.get("stdout") or "")
+        out_text, t1 = cut(output, s.max_output_bytes)
+        stdout_text, t2 = cut(stdout, s.max_output_bytes)
+        stderr_text, t3 = cut(stderr, s.max_output_bytes)
+        test = {"passed": passed, "status": status, "output": out_text,
+                "executionTime": int(rec.get("timeMs") or 0), "memoryKb": rec.get("memoryKb"),
+                "stdout": stdout_text, "stderr": stderr_text}
+        truncated = t1 or t2 or t3 or bool(rec.get("stdoutTruncated")) or bool(rec.get("stderrTruncated"))
+        if error is not None:
+            test["error"], t4 = cut(str(error), s.max_output_bytes)
+            truncated = truncated or t4
+        if truncated:
+            test["truncated"] = True
+        return test
+
+
+def _skipped():
+    return {"passed": False, "status": "skipped", "output": "", "executionTime": 0, "memoryKb": None,
+            "stdout": "", "stderr": ""}
+
+
+def _exit_reason(rec):
+    if rec.get("signal") is not None:
+        return judge.describe_signal(int(rec["signal"]))
+    if rec.get("exitCode") not in (None, 0):
+        return "exit code %s" % rec["exitCode"]
+    return None

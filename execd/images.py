@@ -1,0 +1,139 @@
+"""Sandbox images: content-hash tags, build, check, and the base image bootstrap.
+
+A tag is <prefix>-<language>:<hash of the build context>, so a changed runner
+or Dockerfile never runs against a stale image. When the base image cannot be
+pulled (no registry reachable), it is made from the Debian mirror the host's
+apt already uses, with mmdebstrap, and imported; no mirror address lives here.
+"""
+import glob
+import hashlib
+import io
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+
+import docker
+import docker.errors
+
+from execd import languages
+from execd.errors import ImageError
+
+log = logging.getLogger("execd.images")
+
+BASE_REPOSITORY = "debian"
+BASE_TAG = "bookworm-slim"
+BASE_IMAGE = "%s:%s" % (BASE_REPOSITORY, BASE_TAG)
+BASE_SUITE = "bookworm"
+
+
+def content_hash(language):
+    digest = hashlib.sha256()
+    for name, path in sorted(language.context()):
+        with open(path, "rb") as f:
+            data = f.read()
+        digest.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return digest.hexdigest()
+
+
+def image_tag(language, prefix="execd"):
+    return "%s-%s:%s" % (prefix, language.name, content_hash(language)[:16])
+
+
+def build_context(language):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, path in sorted(language.context()):
+            with open(path, "rb") as f:
+                data = f.read()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+def _image_exists(client, ref):
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+    except docker.errors.DockerException as e:
+        raise ImageError("Docker failed while looking up %s: %s" % (ref, e)) from e
+
+
+def host_apt_sources():
+    """The host's apt source files, as mmdebstrap mirror arguments."""
+    found = sorted(glob.glob("/etc/apt/sources.list.d/*.sources")) + sorted(glob.glob("/etc/apt/sources.list.d/*.list"))
+    if os.path.exists("/etc/apt/sources.list") and os.path.getsize("/etc/apt/sources.list") > 0:
+        found.append("/etc/apt/sources.list")
+    return found
+
+
+def create_base_image(client):
+    """debian:bookworm-slim from the host's Debian mirror (mmdebstrap | docker import)."""
+    if shutil.which("mmdebstrap") is None:
+        raise ImageError("%s is missing and cannot be pulled; install mmdebstrap (apt-get install mmdebstrap) "
+                         "so execd can create it from the host's Debian mirror" % BASE_IMAGE)
+    sources = host_apt_sources()
+    if not sources:
+        raise ImageError("no apt sources found on this host to create %s from" % BASE_IMAGE)
+    with tempfile.TemporaryDirectory(prefix="execd-base-", dir="/var/tmp") as tmp:
+        tarball = os.path.join(tmp, "rootfs.tar")
+        cmd = ["mmdebstrap", "--variant=minbase", "--mode=root", "--quiet",
+               "--aptopt=Acquire::Check-Valid-Until \"false\"",
+               "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
+               "--dpkgopt=path-exclude=/usr/share/locale/*",
+               BASE_SUITE, tarball] + sources
+        log.info("creating base image from the host's Debian mirror", extra={"image": BASE_IMAGE})
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            raise ImageError("mmdebstrap failed (%d): %s" % (proc.returncode, proc.stdout[-2000:]))
+        try:
+            client.api.import_image_from_file(tarball, repository=BASE_REPOSITORY, tag=BASE_TAG)
+        except docker.errors.DockerException as e:
+            raise ImageError("docker import of the base image failed: %s" % e) from e
+
+
+def ensure_base_image(client):
+    if _image_exists(client, BASE_IMAGE):
+        return "present"
+    try:
+        client.images.pull(BASE_REPOSITORY, tag=BASE_TAG)
+        return "pulled"
+    except docker.errors.DockerException as e:
+        log.warning("cannot pull %s (%s); creating it locally", BASE_IMAGE, str(e)[:200])
+    create_base_image(client)
+    return "created"
+
+
+def build(client, language, prefix="execd"):
+    """Build one language's image unless its content-hash tag exists. Returns the tag."""
+    tag = image_tag(language, prefix)
+    if _image_exists(client, tag):
+        return tag
+    ensure_base_image(client)
+    try:
+        client.images.build(fileobj=build_context(language), custom_context=True, tag=tag, rm=True,
+                            forcerm=True, pull=False, labels={"execd.language": language.name,
+                                                              "execd.content-hash": content_hash(language)})
+    except docker.errors.BuildError as e:
+        lines = [str(chunk.get("stream") or chunk.get("error") or "") for chunk in e.build_log]
+        raise ImageError("building %s failed: %s\n%s" % (tag, e.msg, "".join(lines)[-3000:])) from e
+    except docker.errors.DockerException as e:
+        raise ImageError("building %s failed: %s" % (tag, e)) from e
+    return tag
+
+
+def build_all(client, prefix="execd"):
+    return {name: build(client, lang, prefix) for name, lang in languages.LANGUAGES.items()}
+
+
+def missing_images(client, prefix="execd"):
+    """{language: tag} for every image that is absent or stale (its hash tag missing)."""
+    return {name: image_tag(lang, prefix) for name, lang in languages.LANGUAGES.items()
+            if not _image_exists(client, image_tag(lang, prefix))}

@@ -1,0 +1,826 @@
+"""In-sandbox runner: the main process of every sandbox container.
+
+It runs as the same unprivileged uid as the submission, so it is no security
+boundary: the container is. It never receives expected outputs (the host
+judges), so a submission that tampers with it can only spoil its own result.
+
+Protocol (one job per container):
+  runner -> host  {"event": "ready"}                          once warm
+  host -> runner  one JSON line: {mode, entryPoint, code, tests, timeLimitMs,
+                  maxOutputBytes, maxResultBytes}
+  runner -> host  {"event": "compile_error", "message"} and stop, or
+                  {"event": "test", "index", ...} per test, then
+                  {"event": "done"}
+
+Each test runs in a fresh process (Python: a fork of this runner, which is
+cheap; JavaScript stdio: a pre-started node process). JavaScript function
+mode runs all tests in one pre-started node worker, one fresh module instance
+per test, because node starts too slowly to pay that cost per test; a worker
+that times out or dies is replaced for the remaining tests.
+
+This file uses only the standard library and must stay importable by the
+Python in both images.
+"""
+import errno
+import fcntl
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+LANGUAGE = sys.argv[1] if len(sys.argv) > 1 else "python"
+PRESPAWN = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap.js")
+PY_FILENAME = "solution.py"
+READ_CHUNK = 65536
+WORKER_READY_TIMEOUT = 20.0
+
+
+def emit(obj):
+    data = (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(1, view)
+        except InterruptedError:
+            continue
+        view = view[n:]
+
+
+def set_nonblocking(fd):
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+
+
+def close_quietly(*fds):
+    for fd in fds:
+        if fd is not None and fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def read_oom_kills():
+    """The sandbox cgroup's OOM-kill counter: the kernel's word, not a guess."""
+    for path in ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def raise_oom_score():
+    # Make the submission, not the runner, the OOM killer's first choice.
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
+def make_undumpable():
+    # Keeps the submission out of /proc/<runner>/fd and /proc/<runner>/mem.
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except Exception:
+        pass
+
+
+def reset_peak_rss(pid):
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class Capture:
+    """A pipe read into a capped buffer; bytes past the cap are drained and dropped."""
+
+    def __init__(self, fd, cap):
+        self.fd = fd
+        self.cap = cap
+        self.chunks = []
+        self.size = 0
+        self.truncated = False
+        self.eof = False
+        set_nonblocking(fd)
+
+    def read_available(self):
+        while not self.eof:
+            try:
+                data = os.read(self.fd, READ_CHUNK)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.eof = True
+                return
+            room = self.cap - self.size
+            if room > 0:
+                self.chunks.append(data[:room])
+                self.size += min(room, len(data))
+            if len(data) > room:
+                self.truncated = True
+
+    def take(self):
+        data = b"".join(self.chunks)
+        self.chunks = []
+        self.size = 0
+        truncated, self.truncated = self.truncated, False
+        return data, truncated
+
+    def text(self):
+        data, truncated = self.take()
+        return data.decode("utf-8", "replace"), truncated
+
+
+class LineReader:
+    """Reads newline-framed JSON messages from a worker's result pipe."""
+
+    def __init__(self, fd, cap):
+        self.fd = fd
+        self.cap = cap
+        self.buf = b""
+        self.eof = False
+        self.overflow = False
+        set_nonblocking(fd)
+
+    def read_available(self):
+        while not self.eof:
+            try:
+                data = os.read(self.fd, READ_CHUNK)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.eof = True
+                return
+            if len(self.buf) <= self.cap:
+                self.buf += data
+            else:
+                self.overflow = True
+
+    def pop_line(self):
+        i = self.buf.find(b"\n")
+        if i < 0:
+            return None
+        line, self.buf = self.buf[:i], self.buf[i + 1:]
+        try:
+            return json.loads(line.decode("utf-8", "replace"))
+        except ValueError:
+            return {"ok": False, "error": "the submission corrupted the result channel"}
+
+    def pop_rest(self):
+        """Whatever a short-lived child wrote before exiting (no newline needed)."""
+        data, self.buf = self.buf, b""
+        if not data.strip():
+            return None
+        if self.overflow:
+            return {"ok": False, "error": "return value larger than the result limit"}
+        try:
+            return json.loads(data.decode("utf-8", "replace"))
+        except ValueError:
+            return {"ok": False, "error": "the submission corrupted the result channel"}
+
+
+class Child:
+    """One process running submission code, with its pipes."""
+
+    def __init__(self, pid, stdin_w, out_r, err_r, res_r, ctl_w=None):
+        self.pid = pid
+        self.stdin_w = stdin_w
+        self.out_r = out_r
+        self.err_r = err_r
+        self.res_r = res_r
+        self.ctl_w = ctl_w
+        self.status = None  # raw wait status once reaped
+        self.rusage = None
+
+    def poll(self):
+        if self.status is None:
+            try:
+                pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.status = 0
+                return True
+            if pid == 0:
+                return False
+            self.status, self.rusage = status, rusage
+        return True
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def wait(self):
+        while self.status is None:
+            try:
+                pid, status, rusage = os.wait4(self.pid, 0)
+                self.status, self.rusage = status, rusage
+            except ChildProcessError:
+                self.status = 0
+            except InterruptedError:
+                continue
+
+    def close(self):
+        close_quietly(self.stdin_w, self.out_r, self.err_r, self.res_r, self.ctl_w)
+        self.stdin_w = self.out_r = self.err_r = self.res_r = self.ctl_w = None
+
+
+class Runner:
+    def __init__(self, job):
+        self.job = job
+        self.mode = job.get("mode", "function")
+        self.entry = job.get("entryPoint") or "solution"
+        self.code = job["code"]
+        self.time_limit = job["timeLimitMs"] / 1000.0
+        self.max_output = int(job["maxOutputBytes"])
+        self.max_result = int(job["maxResultBytes"])
+        self.compare_cap = self.max_result
+        # The comparison field is captured up to the larger result cap; the
+        # host truncates it for the report after judging.
+        self.stdout_cap = self.compare_cap if self.mode == "stdio" else self.max_output
+
+    # -- the wait loop -----------------------------------------------------
+
+    def pump(self, child, captures, results, writes, deadline, until):
+        """Move bytes between pipes until `until()` holds or the deadline passes.
+
+        Returns True when the deadline passed first.
+        """
+        pending = []
+        for fd, data in writes:
+            if fd is None:
+                continue
+            if not data:
+                close_quietly(fd)
+                continue
+            set_nonblocking(fd)
+            pending.append((fd, memoryview(data)))
+        writes = pending
+        readers = [c for c in captures] + ([results] if results else [])
+        while True:
+            for r in readers:
+                r.read_available()
+            if until():
+                for fd, _ in writes:
+                    close_quietly(fd)
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                for fd, _ in writes:
+                    close_quietly(fd)
+                return True
+            rfds = [r.fd for r in readers if not r.eof] + [WAKEUP_R]
+            wfds = [fd for fd, _ in writes]
+            try:
+                readable, writable, _ = select.select(rfds, wfds, [], min(remaining, 0.05))
+            except InterruptedError:
+                continue
+            if WAKEUP_R in readable:
+                drain_wakeup()
+            if writable:
+                still = []
+                for fd, view in writes:
+                    if fd in writable:
+                        try:
+                            n = os.write(fd, view[:READ_CHUNK])
+                            view = view[n:]
+                        except BlockingIOError:
+                            pass
+                        except OSError:
+                            # The child closed its stdin: the rest is dropped.
+                            view = view[:0]
+                        if not view:
+                            close_quietly(fd)
+                            continue
+                    still.append((fd, view))
+                writes = still
+            child.poll()
+
+    # -- per-test records --------------------------------------------------
+
+    def record(self, index, child, out, err, result, timed_out, started, ended, oom_before, memory_kb):
+        stdout, stdout_trunc = out.text()
+        stderr, stderr_trunc = err.text()
+        exit_code = sig = None
+        status = child.status
+        if status is not None and not timed_out:
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+            elif os.WIFEXITED(status):
+                exit_code = os.WEXITSTATUS(status)
+        oom_after = read_oom_kills()
+        oom = bool(oom_before is not None and oom_after is not None and oom_after > oom_before and not timed_out)
+        if memory_kb is None and child.rusage is not None:
+            memory_kb = int(child.rusage.ru_maxrss)
+        return {
+            "event": "test",
+            "index": index,
+            "timedOut": timed_out,
+            "oom": oom,
+            "exitCode": exit_code,
+            "signal": sig,
+            "result": result,
+            "stdout": stdout,
+            "stdoutTruncated": stdout_trunc,
+            "stderr": stderr,
+            "stderrTruncated": stderr_trunc,
+            "timeMs": int(round((ended - started) * 1000)),
+            "memoryKb": memory_kb,
+        }
+
+
+class PythonRunner(Runner):
+    """Each test is a fork of this runner: a fresh interpreter state in ~1 ms."""
+
+    def run(self):
+        try:
+            code_obj = compile(self.code, PY_FILENAME, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as e:
+            emit({"event": "compile_error", "message": format_syntax_error(e)})
+            return
+        for index, test_input in enumerate(self.job["tests"]):
+            emit(self.run_test(index, code_obj, test_input))
+        emit({"event": "done"})
+
+    def run_test(self, index, code_obj, test_input):
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe()
+        oom_before = read_oom_kills()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # the submission's process
+            try:
+                os.dup2(in_r, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.dup2(res_w, 3)
+                os.closerange(4, 4096)
+                python_child(self, code_obj, test_input)
+            finally:
+                os._exit(70)
+        close_quietly(in_r, out_w, err_w, res_w)
+        child = Child(pid, in_w, out_r, err_r, res_r)
+        out = Capture(out_r, self.stdout_cap)
+        err = Capture(err_r, self.max_output)
+        results = LineReader(res_r, self.max_result + 4096)
+        stdin_data = test_input.encode("utf-8") if self.mode == "stdio" else b""
+        deadline = started + self.time_limit
+        timed_out = self.pump(child, (out, err), results, [(in_w, stdin_data)], deadline, child.poll)
+        ended = time.monotonic()
+        if timed_out:
+            child.kill()
+        child.wait()
+        kill_strays(())  # grandchildren may still hold the pipes open
+        for r in (out, err, results):
+            r.read_available()
+        result = results.pop_rest()
+        rec = self.record(index, child, out, err, result, timed_out, started, ended, oom_before, None)
+        child.close()
+        return rec
+
+
+def format_syntax_error(e):
+    if isinstance(e, SyntaxError):
+        import traceback
+
+        return "".join(traceback.format_exception_only(type(e), e)).rstrip()
+    return "%s: %s" % (type(e).__name__, e)
+
+
+def short_error(e):
+    text = "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__
+    return text[:1000]
+
+
+def python_child(runner, code_obj, test_input):
+    """Runs in the forked child with fds 0-3 in place; never returns."""
+    import builtins
+    import io
+    import traceback
+
+    raise_oom_score()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    limit = int(runner.time_limit) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": PY_FILENAME}
+    result = None
+    exit_code = 0
+    try:
+        exec(code_obj, namespace)
+        if runner.mode == "function":
+            fn = namespace.get(runner.entry)
+            if not callable(fn):
+                raise NameError("entry point %r is not a function" % runner.entry)
+            args = json.loads("[" + test_input + "]")
+            value = fn(*args)
+            output = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            result = {"ok": True, "output": output}
+    except SystemExit as e:
+        if runner.mode == "function":
+            result = {"ok": False, "error": "SystemExit: exit() called before the function returned"}
+            exit_code = 1
+        elif e.code is None or isinstance(e.code, int):
+            exit_code = (e.code or 0) & 0xFF
+        else:
+            exit_code = 1
+            try:
+                sys.stderr.write("%s\n" % (e.code,))
+            except Exception:
+                pass
+    except BaseException as e:
+        exit_code = 1
+        result = {"ok": False, "error": short_error(e)}
+        try:
+            # Drop the runner's own frame so the trace starts at the submission.
+            tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+            sys.stderr.write("".join(traceback.format_exception(type(e), e, tb)))
+        except Exception:
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if result is not None:
+        try:
+            data = json.dumps(result, ensure_ascii=False).encode("utf-8", "replace")
+            if len(data) > runner.max_result + 1024:
+                data = json.dumps({"ok": False, "error": "return value larger than the result limit"}).encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(3, view):]
+        except Exception:
+            pass
+    os._exit(exit_code)
+
+
+class JavaScriptRunner(Runner):
+    """node starts slowly, so workers are started before the job arrives."""
+
+    def __init__(self, job, spares):
+        super().__init__(job)
+        self.spares = spares  # ready node processes, oldest first
+
+    def take_worker(self):
+        while self.spares:
+            child = self.spares.pop(0)
+            if await_ready(child, time.monotonic() + WORKER_READY_TIMEOUT):
+                return child
+            child.kill()
+            child.wait()
+            child.close()
+        return spawn_node_worker(wait_ready=True)
+
+    def spare_pids(self, *extra):
+        return {c.pid for c in self.spares} | {c.pid for c in extra if c is not None}
+
+    def refill_spares(self):
+        # Keep one process starting in the background while a test runs.
+        if not self.spares:
+            child = spawn_node_worker(wait_ready=False)
+            if child is not None:
+                self.spares.append(child)
+
+    def run(self):
+        if self.mode == "stdio":
+            return self.run_stdio()
+        return self.run_function()
+
+    def load(self, worker):
+        """Compile the submission in a fresh worker; returns a compile error or None."""
+        msg = {"type": "load", "code": self.code, "entryPoint": self.entry, "mode": self.mode}
+        write_all(worker.ctl_w, (json.dumps(msg) + "\n").encode("utf-8"))
+        lines = LineReader(worker.res_r, self.max_result + 4096)
+        reply = wait_line(worker, lines, time.monotonic() + WORKER_READY_TIMEOUT)
+        worker.lines = lines
+        if reply is None:
+            return None
+        return reply.get("compileError")
+
+    def run_function(self):
+        worker = None
+        out = err = None
+        for index, test_input in enumerate(self.job["tests"]):
+            if worker is None:
+                worker = self.take_worker()
+                if worker is None:
+                    emit(internal_record(index, "could not start node"))
+                    continue
+                out = Capture(worker.out_r, self.stdout_cap)
+                err = Capture(worker.err_r, self.max_output)
+                compile_error = self.load(worker)
+                if compile_error is not None:
+                    emit({"event": "compile_error", "message": compile_error})
+                    worker.kill()
+                    worker.wait()
+                    return
+                # Function mode never reads stdin: give it EOF.
+                close_quietly(worker.stdin_w)
+                worker.stdin_w = None
+                self.refill_spares()
+            lines = worker.lines
+            oom_before = read_oom_kills()
+            reset_peak_rss(worker.pid)
+            started = time.monotonic()
+            msg = (json.dumps({"type": "call", "input": test_input}) + "\n").encode("utf-8")
+            reply = []
+
+            def done():
+                if not reply:
+                    line = lines.pop_line()
+                    if line is not None:
+                        reply.append(line)
+                return bool(reply) or worker.poll()
+
+            timed_out = self.pump(worker, (out, err), lines, [(os.dup(worker.ctl_w), msg)], started + self.time_limit, done)
+            ended = time.monotonic()
+            memory_kb = peak_rss_kb(worker.pid)
+            if timed_out or not reply:
+                worker.kill()
+                worker.wait()
+                for r in (out, err, lines):
+                    r.read_available()
+                if not reply and not timed_out:
+                    rest = lines.pop_line()
+                    if rest is not None:
+                        reply.append(rest)
+            else:
+                # The reply was written after the test's synchronous stdout
+                # writes, so what the pipes hold now belongs to this test.
+                out.read_available()
+                err.read_available()
+            rec = self.record(index, worker, out, err, reply[0] if reply else None, timed_out, started, ended, oom_before, memory_kb)
+            if worker.status is not None:
+                worker.close()
+                worker = None
+            else:
+                rec["exitCode"] = 0 if reply and reply[0].get("ok") else 1
+            emit(rec)
+            kill_strays(self.spare_pids(worker))
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+            worker.close()
+        emit({"event": "done"})
+
+    def run_stdio(self):
+        for index, test_input in enumerate(self.job["tests"]):
+            worker = self.take_worker()
+            if worker is None:
+                emit(internal_record(index, "could not start node"))
+                continue
+            out = Capture(worker.out_r, self.stdout_cap)
+            err = Capture(worker.err_r, self.max_output)
+            compile_error = self.load(worker)
+            if compile_error is not None:
+                emit({"event": "compile_error", "message": compile_error})
+                worker.kill()
+                worker.wait()
+                return
+            self.refill_spares()
+            lines = worker.lines
+            oom_before = read_oom_kills()
+            started = time.monotonic()
+            go = (json.dumps({"type": "run"}) + "\n").encode("utf-8")
+            write_all(worker.ctl_w, go)
+            timed_out = self.pump(
+                worker, (out, err), lines, [(worker.stdin_w, test_input.encode("utf-8"))],
+                started + self.time_limit, worker.poll,
+            )
+            worker.stdin_w = None  # closed by pump
+            ended = time.monotonic()
+            if timed_out:
+                worker.kill()
+            worker.wait()
+            kill_strays(self.spare_pids())
+            for r in (out, err, lines):
+                r.read_available()
+            result = lines.pop_line() or lines.pop_rest()
+            emit(self.record(index, worker, out, err, result, timed_out, started, ended, oom_before, None))
+            worker.close()
+        emit({"event": "done"})
+
+
+def internal_record(index, message):
+    return {"event": "test", "index": index, "timedOut": False, "oom": False, "exitCode": None, "signal": None,
+            "result": {"ok": False, "error": message}, "stdout": "", "stdoutTruncated": False, "stderr": "",
+            "stderrTruncated": False, "timeMs": 0, "memoryKb": None}
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            select.select([], [fd], [], 1.0)
+        except InterruptedError:
+            continue
+
+
+def wait_line(child, lines, deadline):
+    while True:
+        lines.read_available()
+        line = lines.pop_line()
+        if line is not None:
+            return line
+        if lines.eof or child.poll():
+            return None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            select.select([lines.fd], [], [], min(remaining, 0.05))
+        except InterruptedError:
+            pass
+
+
+def spawn_node_worker(wait_ready):
+    """Start `node bootstrap.js` with fds 0-4 as pipes; it waits on fd 3."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    ctl_r, ctl_w = os.pipe()
+    res_r, res_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            raise_oom_score()
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGCHLD, signal.SIGPIPE):
+                signal.signal(sig, signal.SIG_DFL)
+            os.setsid()
+            os.dup2(in_r, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            # ctl_r/res_w may already sit on 3 or 4; park them above first.
+            c, r = os.dup(ctl_r), os.dup(res_w)
+            os.dup2(c, 3)
+            os.dup2(r, 4)
+            os.closerange(5, 4096)
+            os.execv("/usr/bin/node", ["node", BOOTSTRAP_JS])
+        finally:
+            os._exit(70)
+    close_quietly(in_r, out_w, err_w, ctl_r, res_w)
+    child = Child(pid, in_w, out_r, err_r, res_r, ctl_w)
+    child.ready = False
+    if wait_ready:
+        if not await_ready(child, time.monotonic() + WORKER_READY_TIMEOUT):
+            child.kill()
+            child.wait()
+            child.close()
+            return None
+    return child
+
+
+def await_ready(child, deadline):
+    """The worker writes one byte 'R' on fd 4 once node has loaded."""
+    if child.ready:
+        return True
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([child.res_r], [], [], 0.05)
+        if r:
+            try:
+                data = os.read(child.res_r, 1)
+            except InterruptedError:
+                continue
+            child.ready = data == b"R"
+            return child.ready
+        if child.poll():
+            return False
+    return False
+
+
+def kill_strays(keep):
+    """SIGKILL every process in the sandbox but PID 1, this runner and `keep`.
+
+    Catches fork+setsid daemons that left the test's process tree.
+    """
+    me = os.getpid()
+    for _ in range(100):
+        strays = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            if pid in (1, me) or pid in keep:
+                continue
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    state = f.read().rpartition(")")[2].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state in ("Z", "X"):
+                continue
+            strays.append(pid)
+        reap_any()
+        if not strays:
+            return
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.002)
+        reap_any()
+
+
+def reap_any():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+WAKEUP_R = WAKEUP_W = -1
+
+
+def drain_wakeup():
+    try:
+        while os.read(WAKEUP_R, 512):
+            pass
+    except OSError:
+        pass
+
+
+def main():
+    global WAKEUP_R, WAKEUP_W
+    make_undumpable()
+    WAKEUP_R, WAKEUP_W = os.pipe()
+    set_nonblocking(WAKEUP_R)
+    set_nonblocking(WAKEUP_W)
+    signal.set_wakeup_fd(WAKEUP_W)
+    # A handler (not SIG_DFL) so SIGCHLD reaches the wakeup fd.
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    spares = []
+    if LANGUAGE == "javascript":
+        for _ in range(max(PRESPAWN, 1)):
+            child = spawn_node_worker(wait_ready=False)
+            if child is not None:
+                spares.append(child)
+        ready = []
+        for child in spares:
+            if await_ready(child, time.monotonic() + WORKER_READY_TIMEOUT):
+                ready.append(child)
+            else:
+                child.kill()
+                child.wait()
+                child.close()
+        spares = ready
+    emit({"event": "ready"})
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        return 0
+    job = json.loads(line)
+    if LANGUAGE == "javascript":
+        JavaScriptRunner(job, spares).run()
+    else:
+        PythonRunner(job).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

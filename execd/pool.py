@@ -1,0 +1,139 @@
+"""Warm pools of started sandboxes, one per language, refilled in the background.
+
+A sandbox leaves the pool once and is never returned: one container, one job.
+Used containers are removed by a small background remover so that removal is
+off the job's critical path.
+"""
+import collections
+import logging
+import queue
+import random
+import threading
+import time
+
+from execd.errors import SandboxUnavailable
+
+log = logging.getLogger("execd.pool")
+
+
+class Remover:
+    """Destroys used sandboxes on background threads."""
+
+    def __init__(self, threads=2):
+        self._queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, name="execd-remover-%d" % i, daemon=True)
+                         for i in range(threads)]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, sandbox):
+        self._queue.put(sandbox)
+
+    def _loop(self):
+        while True:
+            sandbox = self._queue.get()
+            try:
+                if sandbox is None:
+                    return
+                sandbox.destroy()
+            except Exception:
+                log.exception("removing a sandbox failed")
+            finally:
+                self._queue.task_done()
+
+    def close(self, timeout=30.0):
+        """Finish every pending removal, then stop."""
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(deadline - time.monotonic(), 0))
+
+
+class WarmPool:
+    """Keeps `size` ready sandboxes made by `factory()`; `take()` never blocks."""
+
+    def __init__(self, name, factory, size, remover, on_change=None):
+        self.name = name
+        self.factory = factory
+        self.size = size
+        self.remover = remover
+        self.on_change = on_change
+        self._ready = collections.deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._starting = 0
+        self._threads = []
+        self.last_error = None
+
+    def start(self, threads=1):
+        if self.size <= 0:
+            return
+        for i in range(threads):
+            t = threading.Thread(target=self._fill_loop, name="execd-pool-%s-%d" % (self.name, i), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def take(self):
+        with self._cond:
+            sandbox = self._ready.popleft() if self._ready else None
+            self._cond.notify_all()
+        self._changed()
+        return sandbox
+
+    def __len__(self):
+        return len(self._ready)
+
+    def _changed(self):
+        if self.on_change is not None:
+            try:
+                self.on_change(self.name, len(self._ready))
+            except Exception:
+                log.exception("pool change hook failed")
+
+    def _fill_loop(self):
+        backoff = 0.5
+        while True:
+            with self._cond:
+                while not self._stopping and len(self._ready) + self._starting >= self.size:
+                    self._cond.wait(1.0)
+                if self._stopping:
+                    return
+                self._starting += 1
+            try:
+                sandbox = self.factory()
+            except SandboxUnavailable as e:
+                self.last_error = str(e)
+                log.warning("cannot warm a %s sandbox: %s", self.name, e)
+                with self._cond:
+                    self._starting -= 1
+                    self._cond.wait(backoff + random.uniform(0, backoff / 2))
+                backoff = min(backoff * 2, 30.0)
+                continue
+            except Exception:
+                log.exception("warming a %s sandbox failed", self.name)
+                with self._cond:
+                    self._starting -= 1
+                    self._cond.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            self.last_error = None
+            with self._cond:
+                self._starting -= 1
+                if self._stopping:
+                    self.remover.submit(sandbox)
+                    return
+                self._ready.append(sandbox)
+            self._changed()
+
+    def close(self):
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(60)
+        with self._cond:
+            while self._ready:
+                self.remover.submit(self._ready.popleft())
+        self._changed()
