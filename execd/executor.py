@@ -4,6 +4,7 @@ Shared by the CLI, the queue consumers and the HTTP API, and it knows
 nothing of any of them. `execute()` never raises for a bad job or a Docker
 failure: both become the contract's error result.
 """
+import dataclasses
 import logging
 import time
 
@@ -98,9 +99,13 @@ class Executor:
     def __exit__(self, *exc):
         self.close()
 
-    def _factory(self, name):
+    def _factory(self, name, memory_mb=None):
+        spec = self.specs[name]
+        if memory_mb is not None and memory_mb != spec.memory_mb:
+            spec = dataclasses.replace(spec, memory_mb=memory_mb)
+
         def make():
-            sandbox = Sandbox.start(self.client, self.specs[name])
+            sandbox = Sandbox.start(self.client, spec)
             if self.observer is not None:
                 self.observer.sandbox_started(name, sandbox.start_ms / 1000.0)
             return sandbox
@@ -156,18 +161,20 @@ class Executor:
         max_message = 8 * (s.max_compare_bytes + 2 * s.max_output_bytes) + 65536
         outcome = None
         for attempt in (1, 2):
-            sandbox = self.pools[name].take() if self.pools.get(name) else None
+            sandbox = self.pools[name].take() if attempt == 1 and self.pools.get(name) else None
             warm = sandbox is not None
+            if warm and not sandbox.set_memory_limit(job.memory_limit_mb):
+                self.remover.submit(sandbox)
+                sandbox, warm = None, False
             if sandbox is None:
-                sandbox = self._factory(name)()
+                sandbox = self._factory(name, job.memory_limit_mb)()
             try:
-                sandbox.set_memory_limit(job.memory_limit_mb)
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message)
             finally:
                 self.remover.submit(sandbox)
-            # A warm container that died before taking the job (Docker restarted,
-            # killed from outside) is no verdict on the code: run it once more, cold.
-            if warm and attempt == 1 and outcome.failure == "exited" and not outcome.records:
+            # A warm container that died before it read the job (Docker restarted,
+            # killed from outside) says nothing about the code: run it once more, cold.
+            if warm and not outcome.accepted and outcome.failure is not None:
                 log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
                 continue
             break

@@ -54,6 +54,7 @@ class Outcome:
     """What came back from one run: per-test records and how it ended."""
 
     records: list = field(default_factory=list)
+    accepted: bool = False  # the runner read the job (so a failure is the job's doing)
     compile_error: str = None
     done: bool = False
     failure: str = None  # None, "deadline", "oom", "exited", "protocol"
@@ -203,16 +204,23 @@ class Sandbox:
             raise
 
     def set_memory_limit(self, memory_mb):
-        """Fit a warm container to the job's memory limit (memory + swap, so no swap)."""
+        """Fit a warm container to the job's memory limit (memory + swap, so no swap).
+
+        Returns False when Docker refuses; the caller then starts a sandbox
+        created with that limit.
+        """
         if memory_mb == self.memory_mb:
-            return
+            return True
         mem = "%dm" % memory_mb
         try:
             # runc orders the memory and memory+swap writes itself.
             self.container.update(mem_limit=mem, memswap_limit=mem)
         except docker.errors.DockerException as e:
-            raise SandboxUnavailable("cannot set the sandbox memory limit: %s" % e) from e
+            # Typically: the limit is below what the idle sandbox already uses.
+            log.info("cannot fit a warm sandbox to %d MB: %s", memory_mb, e)
+            return False
         self.memory_mb = memory_mb
+        return True
 
     def run(self, request, deadline, max_message_bytes):
         """Send the job; collect records until done, the deadline, or the container's end."""
@@ -243,6 +251,8 @@ class Sandbox:
             if event == "test":
                 if message.get("index") == len(outcome.records):
                     outcome.records.append(message)
+            elif event == "accepted":
+                outcome.accepted = True
             elif event == "compile_error":
                 outcome.compile_error = str(message.get("message", ""))
                 outcome.done = True

@@ -16,7 +16,8 @@ Each test runs in a fresh process (Python: a fork of this runner, which is
 cheap; JavaScript stdio: a pre-started node process). JavaScript function
 mode runs all tests in one pre-started node worker, one fresh module instance
 per test, because node starts too slowly to pay that cost per test; a worker
-that times out or dies is replaced for the remaining tests.
+that times out or dies is replaced for the remaining tests. No spare node is
+started while a test runs: it would spend the job's memory.
 
 This file uses only the standard library and must stay importable by the
 Python in both images.
@@ -514,13 +515,6 @@ class JavaScriptRunner(Runner):
     def spare_pids(self, *extra):
         return {c.pid for c in self.spares} | {c.pid for c in extra if c is not None}
 
-    def refill_spares(self):
-        # Keep one process starting in the background while a test runs.
-        if not self.spares:
-            child = spawn_node_worker(wait_ready=False)
-            if child is not None:
-                self.spares.append(child)
-
     def run(self):
         if self.mode == "stdio":
             return self.run_stdio()
@@ -557,7 +551,6 @@ class JavaScriptRunner(Runner):
                 # Function mode never reads stdin: give it EOF.
                 close_quietly(worker.stdin_w)
                 worker.stdin_w = None
-                self.refill_spares()
             lines = worker.lines
             oom_before = read_oom_kills()
             reset_peak_rss(worker.pid)
@@ -617,7 +610,6 @@ class JavaScriptRunner(Runner):
                 worker.kill()
                 worker.wait()
                 return
-            self.refill_spares()
             lines = worker.lines
             oom_before = read_oom_kills()
             started = time.monotonic()
@@ -642,7 +634,9 @@ class JavaScriptRunner(Runner):
 
 
 def internal_record(index, message):
-    return {"event": "test", "index": index, "timedOut": False, "oom": False, "exitCode": None, "signal": None,
+    # A worker that cannot even start in this sandbox's memory is the job's memory limit.
+    oom = bool(read_oom_kills())
+    return {"event": "test", "index": index, "timedOut": False, "oom": oom, "exitCode": None, "signal": None,
             "result": {"ok": False, "error": message}, "stdout": "", "stdoutTruncated": False, "stderr": "",
             "stderrTruncated": False, "timeMs": 0, "memoryKb": None}
 
@@ -815,6 +809,7 @@ def main():
     if not line.strip():
         return 0
     job = json.loads(line)
+    emit({"event": "accepted"})
     if LANGUAGE == "javascript":
         JavaScriptRunner(job, spares).run()
     else:
