@@ -67,7 +67,7 @@ function summary(e) {
 function stackOf(e) {
   if (e && typeof e.stack === 'string') {
     // Drop this bootstrap's frames: they say nothing about the submission.
-    return e.stack.split('\n').filter((l) => !l.includes('bootstrap.js')).join('\n');
+    return e.stack.split('\n').filter((l) => !l.includes('bootstrap.js') && !l.includes('node:internal')).join('\n');
   }
   return summary(e);
 }
