@@ -125,15 +125,16 @@ def validate(raw, settings):
         if expected is not None and not isinstance(expected, str):
             raise JobError("testCases[%d].expectedOutput must be a string" % i)
         input_bytes += len(test_input.encode("utf-8", "surrogatepass"))
-        if mode == "function":
-            try:
-                json.loads("[" + test_input + "]")
-            except ValueError as e:
-                raise JobError("testCases[%d].input is not a JSON argument list (%s)" % (i, e)) from e
         tests.append(TestCase(test_input, expected))
     if input_bytes > settings.max_input_bytes:
         raise JobError("test inputs are %d bytes in all; the limit is %d" % (input_bytes, settings.max_input_bytes),
                        code="input_too_large")
+    if mode == "function":
+        for i, test in enumerate(tests):
+            try:
+                json.loads("[" + test.input + "]")
+            except ValueError as e:
+                raise JobError("testCases[%d].input is not a JSON argument list (%s)" % (i, e)) from e
 
     ceiling_ms = int(settings.max_execution_time * 1000)
     time_limit_ms = _int_field(raw, "timeLimitMs")
