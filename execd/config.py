@@ -30,6 +30,7 @@ class Settings:
     min_memory: int = _setting(16, "smallest memoryLimitMb a job may ask for, MB")
     pool_size_python: int = _setting(2, "warm Python sandboxes kept ready")
     pool_size_javascript: int = _setting(2, "warm JavaScript sandboxes kept ready")
+    pool_start_threads: int = _setting(2, "sandboxes each pool starts in parallel when refilling")
     js_prestart: int = _setting(1, "node processes started ahead in each JavaScript sandbox")
     sandbox_runtime: str = _setting("", "OCI runtime for sandboxes (runsc, crun, kata); empty = Docker's default")
     sandbox_pids_limit: int = _setting(64, "processes and threads per sandbox")
@@ -70,6 +71,7 @@ _POSITIVE = {
     "sandbox_tmpfs_mb", "sandbox_cpus", "sandbox_nofile", "sandbox_fsize_mb", "docker_timeout",
 }
 _NON_NEGATIVE = {"pool_size_python", "pool_size_javascript", "js_prestart"}
+_POSITIVE.add("pool_start_threads")
 
 
 def load_settings(ini_path=None, environ=None):

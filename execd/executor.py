@@ -83,7 +83,7 @@ class Executor:
             )
             size = getattr(self.settings, "pool_size_" + name, 0) if self.warm else 0
             pool = WarmPool(name, self._factory(name), size, self.remover, self._pool_changed)
-            pool.start()
+            pool.start(threads=self.settings.pool_start_threads)
             self.pools[name] = pool
         return self
 

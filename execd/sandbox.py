@@ -300,11 +300,13 @@ def reap_orphans(client, everything=False):
     host = socket.gethostname()
     removed = 0
     try:
-        containers = client.containers.list(all=True, filters={"label": LABEL_MANAGED + "=1"})
+        # The low-level list: the high-level one inspects each container and
+        # races with removals happening meanwhile.
+        containers = client.api.containers(all=True, filters={"label": LABEL_MANAGED + "=1"})
     except docker.errors.DockerException as e:
         raise SandboxUnavailable("cannot list sandboxes: %s" % e) from e
-    for container in containers:
-        labels = container.labels or {}
+    for info in containers:
+        labels = info.get("Labels") or {}
         if not everything:
             if labels.get(LABEL_OWNER_HOST) != host:
                 continue
@@ -314,8 +316,13 @@ def reap_orphans(client, everything=False):
                 owner = 0
             if owner > 0 and _alive(owner):
                 continue
-        _remove_quietly(container)
-        removed += 1
+        try:
+            client.api.remove_container(info["Id"], force=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.DockerException as e:
+            log.warning("cannot remove sandbox %s: %s", info["Id"][:12], e)
     return removed
 
 

@@ -1,0 +1,27 @@
+# The two commands of the README: `make serve` runs execd, `make test` tests it.
+# Both provision first (Docker engine, package, sandbox images); that step is
+# idempotent and fast once done.
+PYTHON ?= python3
+
+.PHONY: provision test unit serve bench images clean-sandboxes
+
+provision:
+	bash .ci/provision
+
+test: provision
+	$(PYTHON) -m pytest -q
+
+unit:
+	$(PYTHON) -m pytest -q tests/unit
+
+serve: provision
+	execd serve
+
+bench: provision
+	$(PYTHON) bench/engine_bench.py
+
+images:
+	execd images build
+
+clean-sandboxes:
+	execd reap --all
