@@ -1,0 +1,84 @@
+"""Operations around the engine: CLI exit codes, image checks, the reaper, pools."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from execd import images, languages
+from execd.sandbox import LABEL_MANAGED, LABEL_OWNER_HOST, LABEL_OWNER_PID, reap_orphans
+
+pytestmark = pytest.mark.docker
+
+
+def execd(*args, stdin=None, env=None):
+    return subprocess.run([sys.executable, "-m", "execd", *args], input=stdin, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, **(env or {})))
+
+
+def test_cli_run_exit_codes(docker_client):
+    ok = execd("run", "--language", "py", "--code", "def solution(n): return n * 2", "--tests", "-",
+               stdin='[{"input": "5", "expectedOutput": "10"}]')
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["verdict"] == "pass"
+    wrong = execd("run", "--job", "-", stdin=json.dumps({
+        "language": "javascript", "code": "function solution(n) { return n; }",
+        "testCases": [{"input": "5", "expectedOutput": "10"}]}))
+    assert wrong.returncode == 1 and json.loads(wrong.stdout)["verdict"] == "fail"
+    refused = execd("run", "--job", "-", stdin='{"language": "cobol", "code": "", "testCases": [{"input": "1"}]}')
+    assert refused.returncode == 2 and json.loads(refused.stdout)["error"]["code"] == "unsupported_language"
+
+
+def test_images_check_names_missing_images(docker_client):
+    current = execd("images", "check")
+    assert current.returncode == 0, current.stdout + current.stderr
+    missing = execd("images", "check", env={"IMAGE_PREFIX": "execd-never-built"})
+    assert missing.returncode == 1
+    assert "execd-never-built-python:" in missing.stdout and "execd-never-built-javascript:" in missing.stdout
+
+
+def test_image_tags_follow_content():
+    lang = languages.LANGUAGES["python"]
+    assert images.image_tag(lang) == images.image_tag(lang)
+    assert images.image_tag(lang) != images.image_tag(languages.LANGUAGES["javascript"])
+
+
+def test_reaper_removes_sandboxes_of_dead_owners_only(docker_client, settings):
+    dead_pid = 4_000_000  # above pid_max: never alive
+    image = images.image_tag(languages.LANGUAGES["python"], settings.image_prefix)
+    host = socket.gethostname()
+    orphan = docker_client.containers.create(image, labels={
+        LABEL_MANAGED: "1", LABEL_OWNER_PID: str(dead_pid), LABEL_OWNER_HOST: host})
+    alive = docker_client.containers.create(image, labels={
+        LABEL_MANAGED: "1", LABEL_OWNER_PID: str(os.getpid()), LABEL_OWNER_HOST: host, "execd.test": "reaper"})
+    try:
+        assert reap_orphans(docker_client) >= 1
+        ids = {c.id for c in docker_client.containers.list(all=True)}
+        assert orphan.id not in ids and alive.id in ids
+    finally:
+        for c in (orphan, alive):
+            try:
+                c.remove(force=True)
+            except Exception:
+                pass
+
+
+def test_pool_refills_after_use(engine, run_job):
+    import time
+
+    pool = engine.pools["python"]
+    run_job({"language": "python", "code": "def solution(n): return n", "testCases": [{"input": "1"}]})
+    deadline = time.monotonic() + 30
+    while len(pool) < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(pool) == pool.size
+
+
+def test_job_memory_limit_below_idle_usage_is_a_memory_verdict(run_job):
+    # 16 MB is less than an idle node uses: the warm sandbox cannot be shrunk,
+    # a fresh one is created at 16 MB, and node cannot live in it.
+    r = run_job({"language": "javascript", "code": "function solution(n) { return n; }",
+                 "testCases": [{"input": "1", "expectedOutput": "1"}], "memoryLimitMb": 16})
+    assert r["status"] == "completed" and r["verdict"] in ("memory_limit", "runtime_error"), r
