@@ -1,6 +1,7 @@
 """Command line: argv, exit codes and wiring. No business logic here."""
 import argparse
 import json
+import os
 import sys
 
 from execd import __version__
@@ -87,17 +88,72 @@ def cmd_reap(args, settings):
 
 
 def cmd_config(args, settings):
+    from execd.config import SECRETS
+
     descriptions = settings.describe()
     for name, value in sorted(vars(settings).items()):
+        if name in SECRETS and value:
+            value = "<set>"
         print("%-24s %-14r %s" % (name.upper(), value, descriptions[name]))
     return EXIT_OK
+
+
+def cmd_serve(args, settings):
+    import tempfile
+
+    from execd import metrics as metrics_module
+
+    # Before anything imports prometheus_client: it picks its value class then.
+    metrics_module.prepare_dir()
+    from execd import images
+    from execd.config import load_settings
+    from execd.daemon import HttpFrontend
+    from execd.errors import ImageError, SandboxUnavailable
+    from execd.executor import docker_client
+    from execd.sandbox import reap_orphans
+    from execd.supervisor import EXIT_HALT, Supervisor
+
+    client = None
+    try:
+        client = docker_client(settings)
+        missing = images.missing_images(client, settings.image_prefix)
+        if missing:
+            raise ImageError("sandbox images missing or stale: %s; run `execd images build`"
+                             % ", ".join(sorted(missing.values())))
+        reap_orphans(client)
+    except ImageError as e:
+        print("execd: %s" % e.message, file=sys.stderr)
+        return EXIT_HALT
+    except SandboxUnavailable as e:
+        # Start anyway: /health says Docker is down and workers retry with backoff.
+        import logging
+
+        logging.getLogger("execd").error("starting without Docker: %s", e.message)
+    runtime_dir = os.environ.get("RUNTIME_DIRECTORY") or tempfile.mkdtemp(prefix="execd-run-")
+    metrics = metrics_module.Metrics()
+
+    def reap_sandboxes():
+        if client is not None:
+            reap_orphans(client)
+
+    supervisor = Supervisor(settings, args.config or default_config_path(), runtime_dir, metrics,
+                            http=HttpFrontend(settings, metrics), reap_sandboxes=reap_sandboxes,
+                            load_settings=load_settings)
+    return supervisor.run()
+
+
+def cmd_worker(args, settings):
+    from execd.consumer import worker_main
+
+    setup_logging(settings.log_level, role="worker", slot=args.slot)
+    return worker_main(settings, args.slot, args.heartbeat)
 
 
 def make_parser():
     parser = argparse.ArgumentParser(prog="execd", description="Sandboxed code execution service.")
     parser.add_argument("--version", action="version", version="execd " + __version__)
     parser.add_argument("--config", help="INI file (default: $EXECD_CONFIG, /etc/execd/execd.ini, ./config/execd.ini)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run one job in a sandbox and print its result JSON")
     run.add_argument("--job", help="a whole contract job as a JSON file, or - for stdin")
@@ -122,17 +178,32 @@ def make_parser():
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)
+
+    serve = sub.add_parser("serve", help="run the daemon: queue consumers, HTTP API, metrics")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker")  # started by `serve`; not for direct use
+    worker.add_argument("--slot", type=int, required=True)
+    worker.add_argument("--heartbeat", required=True)
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 
 def main(argv=None):
-    args = make_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(argv + ["serve"])  # `python -m execd` runs the daemon
     try:
         settings = load_settings(args.config or default_config_path())
     except ExecdError as e:
         print("execd: configuration error: %s" % e.message, file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(settings.log_level, role=args.command, stream=sys.stderr)
+    # The daemon logs JSON to stdout; one-shot commands keep stdout for their output.
+    daemon = args.command in ("serve", "worker")
+    setup_logging(settings.log_level, role="supervisor" if args.command == "serve" else args.command,
+                  stream=sys.stdout if daemon else sys.stderr)
     try:
         return args.func(args, settings)
     except ExecdError as e:

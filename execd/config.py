@@ -41,6 +41,32 @@ class Settings:
     docker_timeout: float = _setting(30.0, "Docker API request timeout, seconds")
     image_prefix: str = _setting("execd", "sandbox images are tagged <prefix>-<language>:<content hash>")
     log_level: str = _setting("info", "debug, info, warning or error")
+    # -- the daemon ------------------------------------------------------------
+    workers: int = _setting(0, "queue consumer processes; 0 = the number of CPUs")
+    port: int = _setting(3003, "HTTP port for /api/execute, /api/languages, /health, /metrics")
+    bind: str = _setting("0.0.0.0", "HTTP bind address")
+    http_concurrency: int = _setting(4, "HTTP jobs run at once; more get 503 overloaded")
+    http_max_body_bytes: int = _setting(4194304, "largest accepted HTTP request body, bytes")
+    amqp_url: str = _setting("amqp://guest:guest@127.0.0.1:5672/%2F", "RabbitMQ URL")
+    execution_queue: str = _setting("execution_queue", "durable queue the jobs are consumed from")
+    result_queue: str = _setting("execution_results", "durable queue for results of jobs without reply_to")
+    dead_letter_queue: str = _setting("", "queue for rejected jobs; empty = <execution_queue>.dead")
+    max_deliveries: int = _setting(3, "redeliveries of a job before it gets internal_error and is dead-lettered")
+    execd_api_keys: str = _setting("", "comma-separated static API keys for Bearer auth", )
+    api_keys_file: str = _setting("", "file with one API key per line")
+    jwt_secret: str = _setting("", "HS256 secret for Bearer JWTs (exp required)")
+    execd_auth: str = _setting("enabled", "'disabled' lets /api/* run without credentials (logged loudly)")
+    graceful_timeout: float = _setting(75.0, "seconds in-flight jobs get to finish at shutdown")
+    worker_timeout: float = _setting(90.0, "a worker silent this long is killed and restarted, seconds")
+    worker_start_secs: float = _setting(5.0, "a worker dying sooner than this after start backs off")
+    health_interval: float = _setting(2.0, "seconds between dependency checks for /health")
+
+    def queue_names(self):
+        return (self.execution_queue, self.result_queue,
+                self.dead_letter_queue or self.execution_queue + ".dead")
+
+    def worker_count(self):
+        return self.workers or os.cpu_count() or 1
 
     def describe(self):
         return {f.name: f.metadata["desc"] for f in dataclasses.fields(self)}
@@ -71,7 +97,10 @@ _POSITIVE = {
     "sandbox_tmpfs_mb", "sandbox_cpus", "sandbox_nofile", "sandbox_fsize_mb", "docker_timeout",
 }
 _NON_NEGATIVE = {"pool_size_python", "pool_size_javascript", "js_prestart"}
-_POSITIVE.add("pool_start_threads")
+_POSITIVE.update({"pool_start_threads", "port", "http_concurrency", "http_max_body_bytes", "graceful_timeout",
+                  "worker_timeout", "worker_start_secs", "health_interval"})
+_NON_NEGATIVE.update({"workers", "max_deliveries"})
+SECRETS = {"execd_api_keys", "jwt_secret", "amqp_url"}
 
 
 def load_settings(ini_path=None, environ=None):
@@ -115,6 +144,10 @@ def load_settings(ini_path=None, environ=None):
     settings = Settings(**parsed)
     if settings.min_memory > settings.max_memory:
         raise ConfigError("min_memory (%d) is above max_memory (%d)" % (settings.min_memory, settings.max_memory))
+    if settings.execd_auth.lower() not in ("enabled", "disabled"):
+        raise ConfigError("execd_auth: %r is not 'enabled' or 'disabled'" % settings.execd_auth)
+    if not 0 < settings.port < 65536:
+        raise ConfigError("port: %d is not a TCP port" % settings.port)
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: %r is not one of debug, info, warning, error" % settings.log_level)
     return settings

@@ -120,8 +120,11 @@ class Executor:
 
     # -- jobs ------------------------------------------------------------------
 
-    def execute(self, raw):
-        """A contract result for a raw job (bytes, str or dict)."""
+    def execute(self, raw, tick=None):
+        """A contract result for a raw job (bytes, str or dict).
+
+        `tick`, if given, is called about once a second while the job runs.
+        """
         try:
             decoded = jobs.decode(raw)
             job = jobs.validate(decoded, self.settings)
@@ -129,12 +132,12 @@ class Executor:
             decoded = raw if isinstance(raw, dict) else None
             language = decoded.get("language") if isinstance(decoded, dict) else None
             return jobs.error_result(jobs.job_id_of(decoded), e.code, e.message, language)
-        return self.run(job)
+        return self.run(job, tick)
 
-    def run(self, job):
+    def run(self, job, tick=None):
         """A contract result for a validated Job."""
         try:
-            return self._run(job)
+            return self._run(job, tick)
         except ExecdError as e:
             log.warning("job failed: %s", e.message, extra={"job_id": job.id, "code": e.code})
             return jobs.error_result(job.id, e.code, e.message, job.language.name)
@@ -143,7 +146,7 @@ class Executor:
             return jobs.error_result(job.id, "internal_error", "the service failed to run this job",
                                      job.language.name)
 
-    def _run(self, job):
+    def _run(self, job, tick):
         name = job.language.name
         s = self.settings
         request = {
@@ -169,7 +172,7 @@ class Executor:
             if sandbox is None:
                 sandbox = self._factory(name, job.memory_limit_mb)()
             try:
-                outcome = sandbox.run(request, time.monotonic() + budget, max_message)
+                outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
             finally:
                 self.remover.submit(sandbox)
             # A warm container that died before it read the job (Docker restarted,

@@ -32,3 +32,5 @@ def setup_logging(level="info", role="main", stream=None, **static):
     root.setLevel(level.upper())
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # A passive queue_declare that finds no queue closes its channel; we expect that.
+    logging.getLogger("pika.channel").setLevel(logging.ERROR)

@@ -142,9 +142,17 @@ class _Stream:
                 self.lines += payload
         return True
 
-    def next_line(self, deadline, max_bytes):
-        """The next stdout line as bytes, None at the deadline or EOF; raises on an oversized line."""
+    def next_line(self, deadline, max_bytes, tick=None):
+        """The next stdout line as bytes, None at the deadline or EOF; raises on an oversized line.
+
+        `tick()` is called about once a second while waiting, so a caller can
+        keep its own connections alive without threads.
+        """
+        last_tick = time.monotonic()
         while True:
+            if tick is not None and time.monotonic() - last_tick >= 0.5:
+                tick()
+                last_tick = time.monotonic()
             i = self.lines.find(b"\n")
             if i >= 0:
                 line, self.lines = self.lines[:i], self.lines[i + 1:]
@@ -222,7 +230,7 @@ class Sandbox:
         self.memory_mb = memory_mb
         return True
 
-    def run(self, request, deadline, max_message_bytes):
+    def run(self, request, deadline, max_message_bytes, tick=None):
         """Send the job; collect records until done, the deadline, or the container's end."""
         self.used = True
         outcome = Outcome()
@@ -235,7 +243,7 @@ class Sandbox:
             return outcome
         while True:
             try:
-                line = self.stream.next_line(deadline, max_message_bytes)
+                line = self.stream.next_line(deadline, max_message_bytes, tick)
             except OverflowError:
                 outcome.failure = "protocol"
                 break

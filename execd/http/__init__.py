@@ -1,0 +1,1 @@
+"""HTTP API: the Falcon app (app.py) and its Waitress thread (server.py)."""

@@ -1,0 +1,229 @@
+"""The Falcon app: /api/execute, /api/languages, /health, /metrics.
+
+Collaborators are injected (`create_app`), so tests drive it through
+falcon.testing with fakes. No fork, no signals, no pika here.
+"""
+import hmac
+import logging
+import threading
+import time
+
+import falcon
+import jwt
+
+from execd import metrics as metrics_module
+
+log = logging.getLogger("execd.http")
+
+OPEN_ROUTES = {"/health", "/metrics"}
+STATUS_OF_CODE = {
+    "invalid_job": falcon.HTTP_400,
+    "unsupported_language": falcon.HTTP_400,
+    "code_too_large": falcon.HTTP_400,
+    "too_many_tests": falcon.HTTP_400,
+    "input_too_large": falcon.HTTP_400,
+    "limit_exceeded": falcon.HTTP_400,
+    "unauthorized": falcon.HTTP_401,
+    "overloaded": falcon.HTTP_503,
+    "sandbox_unavailable": falcon.HTTP_503,
+    "internal_error": falcon.HTTP_500,
+}
+RETRY_AFTER_S = 1
+
+
+class ApiError(Exception):
+    """An error answered with the contract's body {"error": {"code", "message"}}."""
+
+    def __init__(self, status, code, message, retry_after=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+def _error_handler(req, resp, ex, params):
+    resp.status = ex.status
+    resp.media = {"error": {"code": ex.code, "message": ex.message}}
+    if ex.retry_after is not None:
+        resp.set_header("Retry-After", str(ex.retry_after))
+
+
+def _http_error_handler(req, resp, ex, params):
+    # Falcon's own errors (404, 405, bad headers) in the contract's shape.
+    resp.status = ex.status
+    code = "unauthorized" if ex.status == falcon.HTTP_401 else "invalid_job"
+    resp.media = {"error": {"code": code, "message": ex.title + (": " + ex.description if ex.description else "")}}
+
+
+def _unexpected_handler(req, resp, ex, params):
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    resp.status = falcon.HTTP_500
+    resp.media = {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+class Authenticator:
+    """Bearer tokens: static API keys (constant-time compare) and/or HS256 JWTs with exp."""
+
+    def __init__(self, api_keys=(), jwt_secret="", disabled=False):
+        self.api_keys = [k.encode("utf-8") for k in api_keys if k]
+        self.jwt_secret = jwt_secret
+        self.disabled = disabled
+
+    @classmethod
+    def from_settings(cls, settings):
+        keys = [k.strip() for k in settings.execd_api_keys.split(",") if k.strip()]
+        if settings.api_keys_file:
+            with open(settings.api_keys_file, encoding="utf-8") as f:
+                keys += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        return cls(keys, settings.jwt_secret, settings.execd_auth.lower() == "disabled")
+
+    @property
+    def configured(self):
+        return bool(self.api_keys or self.jwt_secret)
+
+    def check(self, header):
+        """None when allowed, else the reason."""
+        if self.disabled:
+            return None
+        if not self.configured:
+            return "no API keys or JWT secret are configured on this server"
+        if not header:
+            return "missing Authorization: Bearer token"
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return "Authorization must be 'Bearer <token>'"
+        candidate = token.encode("utf-8")
+        matched = False
+        for key in self.api_keys:
+            # Compare with every key so timing does not tell which one is close.
+            matched |= hmac.compare_digest(candidate, key)
+        if matched:
+            return None
+        if self.jwt_secret and token.count(".") == 2:
+            try:
+                jwt.decode(token, self.jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
+                return None
+            except jwt.ExpiredSignatureError:
+                return "token expired"
+            except jwt.InvalidTokenError:
+                return "invalid token"
+        return "invalid token"
+
+
+class AuthMiddleware:
+    def __init__(self, authenticator):
+        self.auth = authenticator
+
+    def process_request(self, req, resp):
+        if req.path in OPEN_ROUTES:
+            return
+        reason = self.auth.check(req.get_header("Authorization"))
+        if reason is not None:
+            raise ApiError(falcon.HTTP_401, "unauthorized", reason)
+
+
+class MetricsMiddleware:
+    def __init__(self, metrics):
+        self.metrics = metrics
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        if self.metrics is None:
+            return
+        route = req.uri_template or "unmatched"
+        self.metrics.http_requests.labels(route, resp.status.split(" ", 1)[0] if isinstance(resp.status, str)
+                                          else str(resp.status)).inc()
+
+
+class InFlight:
+    """Counts execute requests running now, so shutdown can wait for them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, delta):
+        with self._lock:
+            self.count += delta
+
+
+class ExecuteResource:
+    def __init__(self, executor, settings, health=None, metrics=None, in_flight=None):
+        self.executor = executor
+        self.settings = settings
+        self.health = health
+        self.metrics = metrics
+        self.in_flight = in_flight or InFlight()
+        self.slots = threading.BoundedSemaphore(settings.http_concurrency)
+
+    def on_post(self, req, resp):
+        if self.health is not None and self.health.draining:
+            raise ApiError(falcon.HTTP_503, "overloaded", "the service is shutting down", RETRY_AFTER_S)
+        length = req.content_length
+        if length is not None and length > self.settings.http_max_body_bytes:
+            raise ApiError(falcon.HTTP_413, "invalid_job", "body is %d bytes; the limit is %d"
+                           % (length, self.settings.http_max_body_bytes))
+        content_type = (req.content_type or "").split(";")[0].strip().lower()
+        if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+            raise ApiError(falcon.HTTP_415, "invalid_job", "send the job as application/json")
+        body = req.bounded_stream.read(self.settings.http_max_body_bytes + 1)
+        if len(body) > self.settings.http_max_body_bytes:
+            raise ApiError(falcon.HTTP_413, "invalid_job", "body over %d bytes" % self.settings.http_max_body_bytes)
+        if not self.slots.acquire(blocking=False):
+            raise ApiError(falcon.HTTP_503, "overloaded", "all %d HTTP execution slots are busy"
+                           % self.settings.http_concurrency, RETRY_AFTER_S)
+        started = time.monotonic()
+        self.in_flight.add(1)
+        if self.metrics is not None:
+            self.metrics.in_flight.labels("http").inc()
+        try:
+            result = self.executor.execute(body)
+        finally:
+            self.slots.release()
+            self.in_flight.add(-1)
+            if self.metrics is not None:
+                self.metrics.in_flight.labels("http").dec()
+        if self.metrics is not None:
+            self.metrics.job_done(result, "http", time.monotonic() - started)
+        if result["status"] == "error":
+            code = result["error"]["code"]
+            retry = RETRY_AFTER_S if code in ("overloaded", "sandbox_unavailable") else None
+            raise ApiError(STATUS_OF_CODE.get(code, falcon.HTTP_500), code, result["error"]["message"], retry)
+        resp.media = result
+
+
+class LanguagesResource:
+    def __init__(self, executor):
+        self.executor = executor
+
+    def on_get(self, req, resp):
+        resp.media = {"languages": self.executor.languages()}
+
+
+class HealthResource:
+    def __init__(self, health):
+        self.health = health
+
+    def on_get(self, req, resp):
+        ok, body = self.health.report()
+        resp.status = falcon.HTTP_200 if ok else falcon.HTTP_503
+        resp.media = body
+
+
+class MetricsResource:
+    def on_get(self, req, resp):
+        body, content_type = metrics_module.scrape()
+        resp.data = body
+        resp.content_type = content_type
+
+
+def create_app(settings, executor, health, metrics=None, authenticator=None, in_flight=None):
+    authenticator = authenticator or Authenticator.from_settings(settings)
+    app = falcon.App(middleware=[MetricsMiddleware(metrics), AuthMiddleware(authenticator)])
+    app.req_options.strip_url_path_trailing_slash = True
+    app.add_route("/api/execute", ExecuteResource(executor, settings, health, metrics, in_flight))
+    app.add_route("/api/languages", LanguagesResource(executor))
+    app.add_route("/health", HealthResource(health))
+    app.add_route("/metrics", MetricsResource())
+    app.add_error_handler(Exception, _unexpected_handler)
+    app.add_error_handler(falcon.HTTPError, _http_error_handler)
+    app.add_error_handler(ApiError, _error_handler)
+    return app
