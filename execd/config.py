@@ -39,6 +39,7 @@ class Settings:
     sandbox_nofile: int = _setting(256, "open files per sandbox process")
     sandbox_fsize_mb: int = _setting(16, "largest file a sandbox process may write, MB")
     docker_timeout: float = _setting(30.0, "Docker API request timeout, seconds")
+    instance_name: str = _setting("", "label value execd.instance on this instance's sandboxes")
     image_prefix: str = _setting("execd", "sandbox images are tagged <prefix>-<language>:<content hash>")
     log_level: str = _setting("info", "debug, info, warning or error")
     # -- the daemon ------------------------------------------------------------

@@ -80,6 +80,7 @@ class Executor:
                 fsize_mb=self.settings.sandbox_fsize_mb,
                 runtime=self.settings.sandbox_runtime,
                 js_prestart=self.settings.js_prestart,
+                instance=self.settings.instance_name,
             )
             size = getattr(self.settings, "pool_size_" + name, 0) if self.warm else 0
             pool = WarmPool(name, self._factory(name), size, self.remover, self._pool_changed)
@@ -125,11 +126,11 @@ class Executor:
 
         `tick`, if given, is called about once a second while the job runs.
         """
+        decoded = None
         try:
             decoded = jobs.decode(raw)
             job = jobs.validate(decoded, self.settings)
         except JobError as e:
-            decoded = raw if isinstance(raw, dict) else None
             language = decoded.get("language") if isinstance(decoded, dict) else None
             return jobs.error_result(jobs.job_id_of(decoded), e.code, e.message, language)
         return self.run(job, tick)

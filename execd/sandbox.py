@@ -28,6 +28,7 @@ LABEL_MANAGED = "execd.managed"
 LABEL_LANGUAGE = "execd.language"
 LABEL_OWNER_PID = "execd.owner-pid"
 LABEL_OWNER_HOST = "execd.owner-host"
+LABEL_INSTANCE = "execd.instance"
 SANDBOX_UID = "10001:10001"
 STDOUT, STDERR = 1, 2
 STDERR_KEEP = 8192
@@ -47,6 +48,7 @@ class SandboxSpec:
     fsize_mb: int = 16
     runtime: str = ""
     js_prestart: int = 1
+    instance: str = ""
 
 
 @dataclass
@@ -62,9 +64,9 @@ class Outcome:
     stderr: str = ""
 
 
-def owner_labels(language):
+def owner_labels(language, instance=""):
     return {LABEL_MANAGED: "1", LABEL_LANGUAGE: language, LABEL_OWNER_PID: str(os.getpid()),
-            LABEL_OWNER_HOST: socket.gethostname()}
+            LABEL_OWNER_HOST: socket.gethostname(), LABEL_INSTANCE: instance}
 
 
 def container_options(spec):
@@ -96,7 +98,7 @@ def container_options(spec):
         init=True,
         hostname="sandbox",
         environment={},
-        labels=owner_labels(spec.language),
+        labels=owner_labels(spec.language, spec.instance),
         log_config=LogConfig(type="none"),
     )
     if spec.runtime:
@@ -299,6 +301,9 @@ def _remove_quietly(container):
         container.remove(force=True)
     except docker.errors.NotFound:
         pass
+    except docker.errors.APIError as e:
+        if e.status_code != 409:  # 409: a removal is already in progress
+            log.warning("cannot remove sandbox %s: %s", getattr(container, "short_id", "?"), e)
     except Exception as e:
         log.warning("cannot remove sandbox %s: %s", getattr(container, "short_id", "?"), e)
 
@@ -329,6 +334,9 @@ def reap_orphans(client, everything=False):
             removed += 1
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as e:
+            if e.status_code != 409:
+                log.warning("cannot remove sandbox %s: %s", info["Id"][:12], e)
         except docker.errors.DockerException as e:
             log.warning("cannot remove sandbox %s: %s", info["Id"][:12], e)
     return removed

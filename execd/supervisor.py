@@ -69,6 +69,7 @@ class Supervisor:
         self.exit_code = EXIT_OK
         self.rolling = collections.deque()
         self._wake_r = self._wake_w = None
+        self._reaping = threading.Lock()
 
     # -- signals -----------------------------------------------------------------
 
@@ -191,14 +192,16 @@ class Supervisor:
             self._on_exit(pid, status)
         if died:
             self._update_live()
-            if self.reap_sandboxes is not None:
+            if self.reap_sandboxes is not None and not self._reaping.locked():
                 threading.Thread(target=self._reap_sandboxes_quietly, daemon=True).start()
 
     def _reap_sandboxes_quietly(self):
-        try:
-            self.reap_sandboxes()
-        except Exception as e:
-            log.warning("cannot remove sandboxes of dead workers: %s", e)
+        # One sweep at a time; a worker that dies meanwhile is caught by the next.
+        with self._reaping:
+            try:
+                self.reap_sandboxes()
+            except Exception as e:
+                log.warning("cannot remove sandboxes of dead workers: %s", e)
 
     def _on_exit(self, pid, status):
         if self.metrics is not None:
