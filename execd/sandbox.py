@@ -64,9 +64,22 @@ class Outcome:
     stderr: str = ""
 
 
+def owner_host():
+    """Who may judge whether an owner pid is alive: this host *and* pid namespace.
+
+    Two execd containers on one host (or one with --network host, sharing the
+    hostname) must never take each other's live sandboxes for orphans.
+    """
+    try:
+        pidns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        pidns = 0
+    return "%s/%d" % (socket.gethostname(), pidns)
+
+
 def owner_labels(language, instance=""):
     return {LABEL_MANAGED: "1", LABEL_LANGUAGE: language, LABEL_OWNER_PID: str(os.getpid()),
-            LABEL_OWNER_HOST: socket.gethostname(), LABEL_INSTANCE: instance}
+            LABEL_OWNER_HOST: owner_host(), LABEL_INSTANCE: instance}
 
 
 def container_options(spec):
@@ -310,7 +323,7 @@ def _remove_quietly(container):
 
 def reap_orphans(client, everything=False):
     """Remove sandboxes left by dead execd processes on this host (all of them with `everything`)."""
-    host = socket.gethostname()
+    host = owner_host()
     removed = 0
     try:
         # The low-level list: the high-level one inspects each container and

@@ -1,14 +1,13 @@
 """Operations around the engine: CLI exit codes, image checks, the reaper, pools."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from execd import images, languages
-from execd.sandbox import LABEL_MANAGED, LABEL_OWNER_HOST, LABEL_OWNER_PID, reap_orphans
+from execd.sandbox import LABEL_MANAGED, LABEL_OWNER_HOST, LABEL_OWNER_PID, owner_host, reap_orphans
 
 pytestmark = pytest.mark.docker
 
@@ -48,7 +47,7 @@ def test_image_tags_follow_content():
 def test_reaper_removes_sandboxes_of_dead_owners_only(docker_client, settings):
     dead_pid = 4_000_000  # above pid_max: never alive
     image = images.image_tag(languages.LANGUAGES["python"], settings.image_prefix)
-    host = socket.gethostname()
+    host = owner_host()
     orphan = docker_client.containers.create(image, labels={
         LABEL_MANAGED: "1", LABEL_OWNER_PID: str(dead_pid), LABEL_OWNER_HOST: host})
     alive = docker_client.containers.create(image, labels={
