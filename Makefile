@@ -3,7 +3,7 @@
 # idempotent and fast once done.
 PYTHON ?= python3
 
-.PHONY: provision test unit serve bench images clean-sandboxes
+.PHONY: provision test unit serve bench images clean-sandboxes wheelhouse image
 
 provision:
 	bash .ci/provision
@@ -25,3 +25,14 @@ images:
 
 clean-sandboxes:
 	execd reap --all
+
+IMAGE ?= execd:$(shell $(PYTHON) -c "import execd; print(execd.__version__)")
+
+# The service image. Wheels are built here, with the host's package index
+# settings, so the Docker build needs no index of its own.
+wheelhouse:
+	rm -rf build/wheelhouse
+	$(PYTHON) -m pip wheel -q --wheel-dir build/wheelhouse .
+
+image: wheelhouse
+	docker build -t $(IMAGE) .

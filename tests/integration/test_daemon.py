@@ -418,3 +418,26 @@ def test_sigterm_during_a_job_loses_nothing(broker, docker_client, tmp_path):
         for q in (d.jobs, d.results, d.dead):
             b.ch.queue_delete(q)
         b.close()
+
+
+def test_systemd_notifications(broker, docker_client, tmp_path):
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.5)
+    d = Daemon(tmp_path, WORKERS="1", NOTIFY_SOCKET=path).start()
+    try:
+        assert d.stop() == 0, d.tail()
+        received = []
+        while True:
+            try:
+                received.append(sock.recv(4096).decode())
+            except socket.timeout:
+                break
+        assert received[0] == "READY=1" and "STOPPING=1" in received, received
+    finally:
+        sock.close()
+        b = Broker(broker)
+        for q in (d.jobs, d.results, d.dead):
+            b.ch.queue_delete(q)
+        b.close()
