@@ -124,15 +124,12 @@ def peak_rss_kb(pid):
     return None
 
 
-class Capture:
-    """A pipe read into a capped buffer; bytes past the cap are drained and dropped."""
+class PipeReader:
+    """Reads whatever a non-blocking pipe holds; subclasses keep it (`accept`)."""
 
     def __init__(self, fd, cap):
         self.fd = fd
         self.cap = cap
-        self.chunks = []
-        self.size = 0
-        self.truncated = False
         self.eof = False
         set_nonblocking(fd)
 
@@ -149,12 +146,25 @@ class Capture:
             if not data:
                 self.eof = True
                 return
-            room = self.cap - self.size
-            if room > 0:
-                self.chunks.append(data[:room])
-                self.size += min(room, len(data))
-            if len(data) > room:
-                self.truncated = True
+            self.accept(data)
+
+
+class Capture(PipeReader):
+    """A pipe read into a capped buffer; bytes past the cap are drained and dropped."""
+
+    def __init__(self, fd, cap):
+        super().__init__(fd, cap)
+        self.chunks = []
+        self.size = 0
+        self.truncated = False
+
+    def accept(self, data):
+        room = self.cap - self.size
+        if room > 0:
+            self.chunks.append(data[:room])
+            self.size += min(room, len(data))
+        if len(data) > room:
+            self.truncated = True
 
     def take(self):
         data = b"".join(self.chunks)
@@ -168,34 +178,19 @@ class Capture:
         return data.decode("utf-8", "replace"), truncated
 
 
-class LineReader:
+class LineReader(PipeReader):
     """Reads newline-framed JSON messages from a worker's result pipe."""
 
     def __init__(self, fd, cap):
-        self.fd = fd
-        self.cap = cap
+        super().__init__(fd, cap)
         self.buf = b""
-        self.eof = False
         self.overflow = False
-        set_nonblocking(fd)
 
-    def read_available(self):
-        while not self.eof:
-            try:
-                data = os.read(self.fd, READ_CHUNK)
-            except BlockingIOError:
-                return
-            except InterruptedError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                self.eof = True
-                return
-            if len(self.buf) <= self.cap:
-                self.buf += data
-            else:
-                self.overflow = True
+    def accept(self, data):
+        if len(self.buf) <= self.cap:
+            self.buf += data
+        else:
+            self.overflow = True
 
     def pop_line(self):
         i = self.buf.find(b"\n")
