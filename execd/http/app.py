@@ -181,8 +181,12 @@ class ExecuteResource:
             self.in_flight.add(-1)
             if self.metrics is not None:
                 self.metrics.in_flight.labels("http").dec()
+        elapsed = time.monotonic() - started
         if self.metrics is not None:
-            self.metrics.job_done(result, "http", time.monotonic() - started)
+            self.metrics.job_done(result, "http", elapsed)
+        log.info("job done", extra={"job_id": result["id"], "language": result.get("language"), "source": "http",
+                                    "verdict": result.get("verdict") or result["error"]["code"],
+                                    "total_time_ms": result.get("totalTime"), "duration_ms": int(elapsed * 1000)})
         if result["status"] == "error":
             code = result["error"]["code"]
             retry = RETRY_AFTER_S if code in ("overloaded", "sandbox_unavailable") else None
