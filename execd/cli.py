@@ -32,14 +32,14 @@ def build_job(args):
         try:
             return json.loads(_read_source(args.job))
         except ValueError as e:
-            raise SystemExit("execd run: --job is not valid JSON: %s" % e)
+            raise SystemExit("execd run: --job is not valid JSON: %s" % e) from None
     if not args.language or args.tests is None or (args.code is None and args.code_file is None):
         raise SystemExit("execd run: give --job, or --language, --code/--code-file and --tests")
     code = args.code if args.code is not None else _read_source(args.code_file)
     try:
         tests = json.loads(_read_source(args.tests))
     except ValueError as e:
-        raise SystemExit("execd run: --tests is not valid JSON: %s" % e)
+        raise SystemExit("execd run: --tests is not valid JSON: %s" % e) from None
     job = {"language": args.language, "code": code, "testCases": tests}
     for key, value in (("mode", args.mode), ("entryPoint", args.entry_point),
                        ("timeLimitMs", args.time_limit_ms), ("memoryLimitMb", args.memory_limit_mb)):

@@ -49,7 +49,7 @@ def json_equal(expected, actual):
     if isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(json_equal(e, a) for e, a in zip(expected, actual))
+        return len(expected) == len(actual) and all(json_equal(e, a) for e, a in zip(expected, actual, strict=True))
     if isinstance(expected, dict) and isinstance(actual, dict):
         return expected.keys() == actual.keys() and all(json_equal(expected[k], actual[k]) for k in expected)
     if type(expected) is not type(actual):

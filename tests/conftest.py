@@ -63,3 +63,18 @@ def engine(settings, docker_client):
 @pytest.fixture
 def run_job(engine):
     return engine.execute
+
+
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """The real RabbitMQ's URL, once it answered."""
+    import pika
+
+    try:
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
+    except Exception as e:
+        unavailable("RabbitMQ at 127.0.0.1:5672 (%r)" % e)
+    return AMQP_URL

@@ -553,7 +553,7 @@ class JavaScriptRunner(Runner):
             msg = (json.dumps({"type": "call", "input": test_input}) + "\n").encode("utf-8")
             reply = []
 
-            def done():
+            def done(reply=reply, lines=lines, worker=worker):
                 if not reply:
                     line = lines.pop_line()
                     if line is not None:

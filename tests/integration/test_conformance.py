@@ -22,7 +22,7 @@ def test_conformance(rec, run_job):
         return
     assert res["verdict"] == exp["verdict"], res
     assert len(res["results"]) == len(exp["results"])
-    for got, want in zip(res["results"], exp["results"]):
+    for got, want in zip(res["results"], exp["results"], strict=True):
         for key, value in want.items():
             if key == "errorContains":
                 assert value in got.get("error", ""), got

@@ -20,7 +20,6 @@ import jwt
 import pika
 import pytest
 
-from tests.conftest import unavailable
 
 pytestmark = pytest.mark.docker
 
@@ -121,16 +120,6 @@ class Daemon:
             return self.proc.wait(timeout)
         finally:
             self.log.close()
-
-
-@pytest.fixture(scope="module")
-def broker():
-    try:
-        conn = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
-    except Exception as e:
-        unavailable("RabbitMQ at 127.0.0.1:5672 (%r)" % e)
-    conn.close()
-    return "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 leave no container behind (checked when the engine fixture closes), and the
 engine must serve the next job normally."""
 import json
-import os
 import time
 
 import pytest
@@ -262,7 +261,6 @@ def test_wall_deadline_kills_the_sandbox(hostile):
     # Stopping the runner defeats its per-test timer: only the engine's wall
     # deadline (sum of limits plus a margin) can end this job.
     code = "import os, signal\ndef solution(n):\n    os.kill(os.getppid(), signal.SIGSTOP)\n    while True:\n        pass\n"
-    t0 = time.monotonic()
     r = hostile(job(code, ["1", "2"], time_limit_ms=500), max_seconds=20)
     assert statuses(r) == ["timeout", "skipped"]
     assert r["verdict"] == "timeout"

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_daemon import TRIVIAL, Broker, broker, free_port  # noqa: F401 (fixture)
+from tests.integration.test_daemon import TRIVIAL, Broker, free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = pathlib.Path(__file__).resolve().parents[2]
