@@ -29,6 +29,10 @@ class Remover:
     def submit(self, sandbox):
         self._queue.put(sandbox)
 
+    def pending(self):
+        """Sandboxes submitted and not yet removed."""
+        return self._queue.unfinished_tasks
+
     def _loop(self):
         while True:
             sandbox = self._queue.get()
