@@ -24,6 +24,7 @@ class EngineHolder:
         self.settings = settings
         self.metrics = metrics
         self.current = None
+        self.retired = []  # replaced engines, closed once their jobs are done
         self._closed = False
         self._lock = threading.Lock()
 
@@ -79,16 +80,29 @@ class EngineHolder:
             return
         with self._lock:
             old, self.current, self.settings = self.current, new, settings
+            if old is not None:
+                self.retired.append(old)
         if old is not None:
             # Let requests already running on the old engine finish first.
-            threading.Timer(settings.max_job_time + 5, old.close).start()
+            timer = threading.Timer(settings.max_job_time + 5, self._close_retired, args=(old,))
+            timer.daemon = True
+            timer.start()
+
+    def _close_retired(self, executor):
+        with self._lock:
+            if executor not in self.retired:
+                return
+            self.retired.remove(executor)
+        executor.close()
 
     def close(self):
         with self._lock:
             self._closed = True
-            executor, self.current = self.current, None
-        if executor is not None:
-            executor.close()
+            executors = [self.current] + self.retired
+            self.current, self.retired = None, []
+        for executor in executors:
+            if executor is not None:
+                executor.close()
 
 
 class HttpFrontend:

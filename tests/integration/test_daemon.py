@@ -349,7 +349,10 @@ def test_http_errors(daemon):
     assert code == 413
 
 
-def test_health_and_metrics(daemon):
+def test_health_and_metrics(daemon, amqp):
+    reply = amqp.reply_queue()
+    amqp.publish(daemon.jobs, dict(TRIVIAL, id="metrics-1"), reply_to=reply, correlation_id="metrics-1")
+    assert amqp.collect(reply, 1)
     status, body = daemon.get("/health")
     assert status == 200 and body["status"] == "ok"
     assert body["docker"] == "up" and body["broker"] == "up"
