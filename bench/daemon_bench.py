@@ -14,7 +14,7 @@ Latency runs leave --gap seconds between jobs so each starts on a warm pool
 (refilling a pool costs one Docker container start, ~0.3 s here); the flood
 shows the sustained rate, which Docker's container start rate bounds.
 
-Usage: python3 bench/daemon_bench.py [--n 30] [--flood 1000] [--gap 0.6]
+Usage: python3 bench/daemon_bench.py [--n 30] [--flood 1000] [--gap 1.0]
 """
 import argparse
 import json
@@ -164,7 +164,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=30)
     parser.add_argument("--flood", type=int, default=1000)
-    parser.add_argument("--gap", type=float, default=0.6)
+    parser.add_argument("--gap", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="execd-bench-")
