@@ -6,7 +6,7 @@ import time
 import docker
 import docker.errors
 
-from execd import jobs
+from execd import jobs, languages
 from execd.errors import ExecdError
 from execd.executor import Executor
 from execd.health import Health
@@ -58,9 +58,7 @@ class EngineHolder:
         return executor.execute(raw, tick)
 
     def languages(self):
-        from execd import languages
-
-        return [lang.describe() for lang in languages.LANGUAGES.values()]
+        return languages.describe_all()
 
     def ping(self):
         executor = self.current

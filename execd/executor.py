@@ -117,7 +117,7 @@ class Executor:
             self.observer.pool_size(name, size)
 
     def languages(self):
-        return [lang.describe() for lang in languages.LANGUAGES.values()]
+        return languages.describe_all()
 
     # -- jobs ------------------------------------------------------------------
 
@@ -182,6 +182,10 @@ class Executor:
                 log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
                 continue
             break
+        if outcome.failure in ("exited", "protocol"):
+            log.warning("sandbox ended abnormally", extra={"job_id": job.id, "failure": outcome.failure,
+                                                          "exit_code": outcome.exit_code,
+                                                          "runner_stderr": outcome.stderr[-500:]})
         return self._result(job, outcome)
 
     # -- results ---------------------------------------------------------------

@@ -61,7 +61,7 @@ class Outcome:
     done: bool = False
     failure: str = None  # None, "deadline", "oom", "exited", "protocol"
     exit_code: int = None
-    stderr: str = ""
+    stderr: str = ""  # the runner's own stderr tail, for operators' logs
 
 
 def owner_host():
@@ -191,7 +191,6 @@ class Sandbox:
         self.memory_mb = spec.memory_mb
         self.start_ms = started_ms
         self.stream = _Stream(sock)
-        self.used = False
 
     @property
     def id(self):
@@ -247,7 +246,6 @@ class Sandbox:
 
     def run(self, request, deadline, max_message_bytes, tick=None):
         """Send the job; collect records until done, the deadline, or the container's end."""
-        self.used = True
         outcome = Outcome()
         data = (json.dumps(request, ensure_ascii=True) + "\n").encode("ascii")
         try:

@@ -60,3 +60,8 @@ def resolve(name):
     if not isinstance(name, str):
         return None
     return _BY_NAME.get(name.strip().lower())
+
+
+def describe_all():
+    """What GET /api/languages lists."""
+    return [lang.describe() for lang in LANGUAGES.values()]
