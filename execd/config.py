@@ -48,11 +48,16 @@ class Settings:
     bind: str = _setting("0.0.0.0", "HTTP bind address")
     http_concurrency: int = _setting(4, "HTTP jobs run at once; more get 503 overloaded")
     http_max_body_bytes: int = _setting(4194304, "largest accepted HTTP request body, bytes")
+    http_request_timeout: float = _setting(10.0, "a request's headers and body must arrive within this, seconds")
+    http_idle_timeout: float = _setting(10.0, "an idle or silent HTTP connection is closed after this, seconds")
+    max_message_bytes: int = _setting(4194304, "largest job message (AMQP body or HTTP body), refused before parsing")
     amqp_url: str = _setting("amqp://guest:guest@127.0.0.1:5672/%2F", "RabbitMQ URL")
     execution_queue: str = _setting("execution_queue", "durable queue the jobs are consumed from")
     result_queue: str = _setting("execution_results", "durable queue for results of jobs without reply_to")
     dead_letter_queue: str = _setting("", "queue for rejected jobs; empty = <execution_queue>.dead")
     max_deliveries: int = _setting(3, "redeliveries of a job before it gets internal_error and is dead-lettered")
+    delivery_key: str = _setting("", "secret signing execd's redelivery-count header; empty = derived from AMQP_URL")
+    engine_retry_interval: float = _setting(1.0, "seconds between Docker engine checks while a job waits for it")
     execd_api_keys: str = _setting("", "comma-separated static API keys for Bearer auth", )
     api_keys_file: str = _setting("", "file with one API key per line")
     jwt_secret: str = _setting("", "HS256 secret for Bearer JWTs (exp required)")
@@ -99,9 +104,10 @@ _POSITIVE = {
 }
 _NON_NEGATIVE = {"pool_size_python", "pool_size_javascript", "js_prestart"}
 _POSITIVE.update({"pool_start_threads", "port", "http_concurrency", "http_max_body_bytes", "graceful_timeout",
-                  "worker_timeout", "worker_start_secs", "health_interval"})
+                  "worker_timeout", "worker_start_secs", "health_interval",
+                  "http_request_timeout", "http_idle_timeout", "max_message_bytes", "engine_retry_interval"})
 _NON_NEGATIVE.update({"workers", "max_deliveries"})
-SECRETS = {"execd_api_keys", "jwt_secret", "amqp_url"}
+SECRETS = {"execd_api_keys", "jwt_secret", "amqp_url", "delivery_key"}
 
 
 def load_settings(ini_path=None, environ=None):

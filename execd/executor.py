@@ -119,6 +119,13 @@ class Executor:
     def languages(self):
         return languages.describe_all()
 
+    def ping(self):
+        """True when the Docker engine answers; callers poll it while a job waits for the engine."""
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            return False
+
     # -- jobs ------------------------------------------------------------------
 
     def execute(self, raw, tick=None):
@@ -128,7 +135,7 @@ class Executor:
         """
         decoded = None
         try:
-            decoded = jobs.decode(raw)
+            decoded = jobs.decode(raw, max_bytes=self.settings.max_message_bytes)
             job = jobs.validate(decoded, self.settings)
         except JobError as e:
             language = decoded.get("language") if isinstance(decoded, dict) else None

@@ -42,10 +42,16 @@ def _int_field(raw, name):
     return int(value)
 
 
-def decode(body):
-    """bytes/str/dict -> dict, or JobError(invalid_job)."""
+def decode(body, max_bytes=None):
+    """bytes/str/dict -> dict, or JobError(invalid_job).
+
+    A body longer than `max_bytes` is refused (input_too_large) before it is parsed.
+    """
     if isinstance(body, dict):
         return body
+    if max_bytes is not None and len(body) > max_bytes:
+        raise JobError("the job message is %d bytes; the limit is %d" % (len(body), max_bytes),
+                       code="input_too_large")
     if isinstance(body, (bytes, bytearray)):
         try:
             body = bytes(body).decode("utf-8")
