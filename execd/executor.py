@@ -181,10 +181,16 @@ class Executor:
                 sandbox = self._factory(name, job.memory_limit_mb)()
             try:
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
+            except SandboxUnavailable as e:
+                # A warm container that died before it read the job (Docker
+                # restarted, killed from outside) says nothing about the code:
+                # run it once more in a fresh one.
+                if warm and not getattr(e, "accepted", True):
+                    log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
+                    continue
+                raise
             finally:
                 self.remover.submit(sandbox)
-            # A warm container that died before it read the job (Docker restarted,
-            # killed from outside) says nothing about the code: run it once more, cold.
             if warm and not outcome.accepted and outcome.failure is not None:
                 log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
                 continue
@@ -211,10 +217,14 @@ class Executor:
         for i, case in enumerate(job.tests):
             if i < len(outcome.records):
                 tests.append(self._test_result(job, case, outcome.records[i]))
-            elif i == len(outcome.records) and not outcome.done:
-                tests.append(self._killed_test(job, outcome))
+            elif outcome.failure in ("deadline", "oom"):
+                # The whole sandbox was stopped: the running test gets the
+                # cause, the ones never started are skipped (the contract).
+                tests.append(self._killed_test(job, outcome) if i == len(outcome.records) else _skipped())
             else:
-                tests.append(_skipped())
+                # No trustworthy report exists for this test: never a pass,
+                # never silently skipped.
+                tests.append(_unreported(_unreported_cause(outcome)))
         result["verdict"] = judge.verdict_of([t["status"] for t in tests])
         result["results"] = tests
         result["totalTime"] = sum(t["executionTime"] for t in tests)
@@ -224,11 +234,8 @@ class Executor:
         """The test that was running when the whole sandbox was stopped."""
         if outcome.failure == "deadline":
             status, error = "timeout", "the job's wall deadline passed; the sandbox was stopped"
-        elif outcome.failure == "oom":
-            status, error = "memory_limit", "memory limit of %d MB exceeded" % job.memory_limit_mb
         else:
-            status = "runtime_error"
-            error = "the sandbox exited unexpectedly (exit code %s)" % outcome.exit_code
+            status, error = "memory_limit", "memory limit of %d MB exceeded" % job.memory_limit_mb
         return {"passed": False, "status": status, "output": "", "executionTime": 0, "memoryKb": None,
                 "stdout": "", "stderr": "", "error": error}
 
@@ -279,6 +286,19 @@ class Executor:
         if truncated:
             test["truncated"] = True
         return test
+
+
+def _unreported_cause(outcome):
+    if outcome.failure == "protocol":
+        return "no valid report for this test: %s" % (outcome.protocol_error or "the report was malformed")
+    if outcome.failure == "exited":
+        return "no report for this test: the sandbox exited unexpectedly (exit code %s)" % outcome.exit_code
+    return "no report for this test: the report ended early"
+
+
+def _unreported(cause):
+    return {"passed": False, "status": "runtime_error", "output": "", "executionTime": 0, "memoryKb": None,
+            "stdout": "", "stderr": "", "error": cause}
 
 
 def _skipped():

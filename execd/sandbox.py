@@ -20,6 +20,7 @@ import docker.errors
 from docker.types import LogConfig, Ulimit
 
 from execd.errors import SandboxUnavailable
+from execd.protocol import LineBuffer, ProtocolError, Report
 
 log = logging.getLogger("execd.sandbox")
 
@@ -60,6 +61,7 @@ class Outcome:
     compile_error: str = None
     done: bool = False
     failure: str = None  # None, "deadline", "oom", "exited", "protocol"
+    protocol_error: str = None  # how the report broke the protocol, when failure == "protocol"
     exit_code: int = None
     stderr: str = ""  # the runner's own stderr tail, for operators' logs
 
@@ -108,7 +110,12 @@ def container_options(spec):
         ulimits=[Ulimit(name="nofile", soft=spec.nofile, hard=spec.nofile),
                  Ulimit(name="fsize", soft=fsize, hard=fsize),
                  Ulimit(name="core", soft=0, hard=0)],
-        init=True,
+        # No docker-init: the runner itself is PID 1, which makes it immune to
+        # signals from inside the sandbox and the only holder of the report
+        # channel (see runner.py). It reaps orphans itself.
+        init=False,
+        # PID 1 ignores SIGTERM; a `docker stop` (or an engine shutdown) kills at once.
+        stop_signal="SIGKILL",
         hostname="sandbox",
         environment={},
         labels=owner_labels(spec.language, spec.instance),
@@ -120,12 +127,16 @@ def container_options(spec):
 
 
 class _Stream:
-    """Docker's multiplexed attach stream: 8-byte frame headers, stdout and stderr."""
+    """Docker's multiplexed attach stream: 8-byte frame headers, stdout and stderr.
 
-    def __init__(self, sock):
+    Linear in the bytes received: frames are cut from a bytearray at an
+    offset, and stdout goes into a LineBuffer.
+    """
+
+    def __init__(self, sock, max_line=65536):
         self.sock = sock
-        self.buf = b""
-        self.lines = b""
+        self.frames = bytearray()
+        self.lines = LineBuffer(max_line)
         self.stderr = bytearray()
         self.eof = False
 
@@ -144,21 +155,25 @@ class _Stream:
         if not data:
             self.eof = True
             return False
-        self.buf += data
-        while len(self.buf) >= 8:
-            kind, size = self.buf[0], struct.unpack(">I", self.buf[4:8])[0]
-            if len(self.buf) < 8 + size:
+        self.frames += data
+        pos = 0
+        while len(self.frames) - pos >= 8:
+            kind = self.frames[pos]
+            size = struct.unpack_from(">I", self.frames, pos + 4)[0]
+            if len(self.frames) - pos < 8 + size:
                 break
-            payload, self.buf = self.buf[8:8 + size], self.buf[8 + size:]
+            payload = self.frames[pos + 8:pos + 8 + size]
+            pos += 8 + size
             if kind == STDERR:
                 self.stderr += payload
                 del self.stderr[:-STDERR_KEEP]
             else:
-                self.lines += payload
+                self.lines.feed(payload)
+        del self.frames[:pos]
         return True
 
-    def next_line(self, deadline, max_bytes, tick=None):
-        """The next stdout line as bytes, None at the deadline or EOF; raises on an oversized line.
+    def next_line(self, deadline, tick=None):
+        """The next stdout line as bytes, None at the deadline or EOF; raises OverflowError on an oversized line.
 
         `tick()` is called about once a second while waiting, so a caller can
         keep its own connections alive without threads.
@@ -168,12 +183,9 @@ class _Stream:
             if tick is not None and time.monotonic() - last_tick >= 0.5:
                 tick()
                 last_tick = time.monotonic()
-            i = self.lines.find(b"\n")
-            if i >= 0:
-                line, self.lines = self.lines[:i], self.lines[i + 1:]
+            line = self.lines.next_line()
+            if line is not None:
                 return line
-            if len(self.lines) > max_bytes:
-                raise OverflowError("sandbox message over %d bytes" % max_bytes)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.eof:
                 return None
@@ -213,7 +225,7 @@ class Sandbox:
             sock.setblocking(True)
             container.start()
             sandbox = cls(client, container, sock, spec, 0)
-            line = sandbox.stream.next_line(time.monotonic() + ready_timeout, 65536)
+            line = sandbox.stream.next_line(time.monotonic() + ready_timeout)
             if line is None or json.loads(line).get("event") != "ready":
                 raise SandboxUnavailable("sandbox runner did not start: %s" % bytes(sandbox.stream.stderr[-500:]))
             sandbox.start_ms = (time.monotonic() - t0) * 1000
@@ -245,59 +257,92 @@ class Sandbox:
         return True
 
     def run(self, request, deadline, max_message_bytes, tick=None):
-        """Send the job; collect records until done, the deadline, or the container's end."""
+        """Send the job; collect its report until complete, the deadline, or the container's end.
+
+        Raises SandboxUnavailable when the engine went away during the run
+        (the job is not to blame and may run again).
+        """
         outcome = Outcome()
+        report = Report(len(request["tests"]))
+        self.stream.lines.max_line = max_message_bytes
         data = (json.dumps(request, ensure_ascii=True) + "\n").encode("ascii")
         try:
             self.sock.sendall(data)
         except OSError:
             outcome.failure = "exited"
-            self._finish_failed(outcome)
+            try:
+                self._finish_failed(outcome)
+            except SandboxUnavailable as e:
+                e.accepted = False
+                raise
             return outcome
         while True:
             try:
-                line = self.stream.next_line(deadline, max_message_bytes, tick)
+                line = self.stream.next_line(deadline, tick)
             except OverflowError:
-                outcome.failure = "protocol"
+                outcome.failure, outcome.protocol_error = "protocol", "a report line over %d bytes" % max_message_bytes
                 break
             if line is None:
                 outcome.failure = "deadline" if not self.stream.eof else "exited"
                 break
             try:
                 message = json.loads(line)
-                event = message.get("event")
-            except (ValueError, AttributeError):
-                outcome.failure = "protocol"
+            except (ValueError, RecursionError):
+                outcome.failure, outcome.protocol_error = "protocol", "the report holds a line that is not JSON"
                 break
-            if event == "test":
-                if message.get("index") == len(outcome.records):
-                    outcome.records.append(message)
-            elif event == "accepted":
-                outcome.accepted = True
-            elif event == "compile_error":
-                outcome.compile_error = str(message.get("message", ""))
-                outcome.done = True
-                return outcome
-            elif event == "done":
-                outcome.done = True
-                return outcome
-        self._finish_failed(outcome)
+            try:
+                complete = report.accept(message)
+            except ProtocolError as e:
+                outcome.failure, outcome.protocol_error = "protocol", str(e)
+                break
+            if complete:
+                break
+        outcome.accepted = report.accepted
+        outcome.records = report.records
+        outcome.compile_error = report.compile_error
+        outcome.done = report.done
+        if outcome.failure is not None:
+            try:
+                self._finish_failed(outcome)
+            except SandboxUnavailable as e:
+                e.accepted = outcome.accepted  # before acceptance, a fresh sandbox may retry at once
+                raise
         return outcome
 
     def _finish_failed(self, outcome):
-        """Kill at the deadline, then ask Docker how the container ended."""
+        """Stop the container, then ask Docker how it ended.
+
+        The runner is PID 1 and immune to everything inside the sandbox, so a
+        container that ended by SIGKILL without an OOM kill was killed from
+        outside: the engine went away (a dockerd restart stops every
+        container) or someone removed it. That is not the job's doing, so it
+        raises SandboxUnavailable and the caller may run the job again.
+        """
+        outcome.stderr = bytes(self.stream.stderr).decode("utf-8", "replace")
+        stopped_by_us = outcome.failure in ("deadline", "protocol")
         try:
-            if outcome.failure == "deadline":
-                self.container.kill()
+            if stopped_by_us:
+                try:
+                    self.container.kill()
+                except docker.errors.APIError as e:
+                    if e.status_code != 409:  # 409: it had stopped already
+                        raise
             self.container.wait(timeout=5)
             self.container.reload()
             state = self.container.attrs.get("State", {})
-            outcome.exit_code = state.get("ExitCode")
-            if state.get("OOMKilled") and outcome.failure != "deadline":
-                outcome.failure = "oom"
-        except Exception as e:  # the verdict stands; the container is removed anyway
-            log.warning("cannot inspect a failed sandbox: %s", e)
-        outcome.stderr = bytes(self.stream.stderr).decode("utf-8", "replace")
+        except docker.errors.NotFound as e:
+            if stopped_by_us:
+                return  # the verdict stands
+            raise SandboxUnavailable("the sandbox vanished during the run") from e
+        except Exception as e:  # connection refused, timeouts: the engine is gone
+            raise SandboxUnavailable("the Docker engine went away during the run: %s" % e) from e
+        outcome.exit_code = state.get("ExitCode")
+        if outcome.failure in ("deadline", "protocol"):
+            return
+        if state.get("OOMKilled"):
+            outcome.failure = "oom"
+        elif outcome.exit_code == 137:
+            raise SandboxUnavailable("the sandbox was killed from outside during the run")
 
     def destroy(self):
         try:

@@ -1,7 +1,7 @@
 'use strict';
 // In-sandbox node worker, started by runner.py before a job arrives.
 // fd 3: control lines from the runner; fd 4: one 'R' when loaded, then JSON
-// result lines. fds 1 and 2 are the submission's stdout and stderr, which are
+// result lines (a call's reply echoes the call's nonce). fds 1 and 2 are the submission's stdout and stderr, which are
 // synchronous pipes on Linux, so a test's prints are in the pipe before its
 // result line is written.
 const fs = require('fs');
@@ -136,10 +136,10 @@ async function main() {
   try {
     script = compile(load.code, load.entryPoint, load.mode);
   } catch (e) {
-    send({ compileError: compileError(e) });
+    send({ ok: false, compileError: compileError(e) });
     process.exit(0);
   }
-  send({ loaded: true });
+  send({ ok: true, loaded: true });
   if (load.mode === 'stdio') {
     if (readLine() === null) return;
     process.on('uncaughtException', failStdio);
@@ -155,7 +155,10 @@ async function main() {
     const line = readLine();
     if (line === null) break;
     const msg = JSON.parse(line);
-    send(await call(script, load.entryPoint, msg.input));
+    const reply = await call(script, load.entryPoint, msg.input);
+    // The runner takes a reply only with the nonce of the call it answers.
+    reply.nonce = msg.nonce;
+    send(reply);
   }
   process.exit(0);
 }

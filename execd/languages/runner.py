@@ -1,8 +1,22 @@
-"""In-sandbox runner: the main process of every sandbox container.
+"""In-sandbox runner: PID 1 of every sandbox container.
 
-It runs as the same unprivileged uid as the submission, so it is no security
-boundary: the container is. It never receives expected outputs (the host
-judges), so a submission that tampers with it can only spoil its own result.
+It never receives expected outputs (the host judges). It runs as the same
+unprivileged uid as the submission, so what keeps the submission away from
+the report channel (this process's stdout) is the kernel's rules for PID 1 of
+a pid namespace and for undumpable processes, which `harden()` sets up and
+checks before the runner says it is ready:
+  - PID 1 gets no signal from inside its namespace unless it installed a
+    handler; only SIGCHLD has one (it only wakes the wait loop), so SIGKILL,
+    SIGSTOP, SIGTERM and SIGINT from the submission do nothing;
+  - undumpable: no same-uid process may ptrace it, open /proc/1/fd/*, or read
+    /proc/1/mem (ptrace_may_access needs CAP_SYS_PTRACE, which nothing has);
+  - every test process gets only its own pipes: fds 0-3 (Python) or 0-4
+    (node) are dup'ed into place and every other descriptor is closed before
+    submitted code runs;
+  - time and memory are measured here, from outside the test's processes
+    (monotonic clock around the process's life, wait4's rusage, VmHWM), and
+    a node worker's reply counts only when it carries the nonce of the call
+    it answers, so nothing written ahead of a call can stand for it.
 
 Protocol (one job per container):
   runner -> host  {"event": "ready"}                          once warm
@@ -23,11 +37,13 @@ This file uses only the standard library and must stay importable by the
 Python in both images.
 """
 import builtins
+import ctypes
 import fcntl
 import io
 import json
 import os
 import resource
+import secrets
 import select
 import signal
 import sys
@@ -95,14 +111,50 @@ def raise_oom_score():
         pass
 
 
-def make_undumpable():
-    # Keeps the submission out of /proc/<runner>/fd and /proc/<runner>/mem.
-    try:
-        import ctypes
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except Exception:
-        pass
+
+class HardeningFailed(Exception):
+    pass
+
+
+def harden():
+    """Make this process what the security model needs, or refuse to start.
+
+    A runner that cannot verify it is PID 1 and undumpable never says ready,
+    so the host never gives it a job (fail closed).
+    """
+    if os.getpid() != 1:
+        raise HardeningFailed("the runner must be PID 1 of its sandbox (no init process)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 or libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise HardeningFailed("cannot make the runner undumpable")
+    # PID 1 ignores every signal it has no handler for. Python installs one
+    # for SIGINT; drop it. SIGPIPE and SIGXFSZ stay ignored (write errors are
+    # reported as errors); SIGCHLD gets a handler below.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
+            continue
+        try:
+            if signal.getsignal(sig) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+
+
+def reset_child_signals():
+    """Dispositions a test process should have: the defaults (ignored ones survive exec)."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def close_other_fds(keep_upto):
+    """Close every descriptor above `keep_upto`: a test holds only its own pipes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    top = max(4096, soft if soft != resource.RLIM_INFINITY else 0, hard if hard != resource.RLIM_INFINITY else 0)
+    os.closerange(keep_upto + 1, min(top, 1 << 20))
 
 
 def reset_peak_rss(pid):
@@ -183,7 +235,7 @@ class LineReader(PipeReader):
 
     def __init__(self, fd, cap):
         super().__init__(fd, cap)
-        self.buf = b""
+        self.buf = bytearray()
         self.overflow = False
 
     def accept(self, data):
@@ -192,27 +244,54 @@ class LineReader(PipeReader):
         else:
             self.overflow = True
 
+    def discard(self):
+        """Drop whatever is buffered or waiting in the pipe (written ahead of a call)."""
+        self.read_available()
+        self.buf = bytearray()
+        self.overflow = False
+
     def pop_line(self):
         i = self.buf.find(b"\n")
         if i < 0:
             return None
-        line, self.buf = self.buf[:i], self.buf[i + 1:]
-        try:
-            return json.loads(line.decode("utf-8", "replace"))
-        except ValueError:
-            return {"ok": False, "error": "the submission corrupted the result channel"}
+        line = bytes(self.buf[:i])
+        del self.buf[:i + 1]
+        return parse_child_result(line)
 
     def pop_rest(self):
         """Whatever a short-lived child wrote before exiting (no newline needed)."""
-        data, self.buf = self.buf, b""
+        data = bytes(self.buf)
+        self.buf = bytearray()
         if not data.strip():
             return None
         if self.overflow:
             return {"ok": False, "error": "return value larger than the result limit"}
-        try:
-            return json.loads(data.decode("utf-8", "replace"))
-        except ValueError:
-            return {"ok": False, "error": "the submission corrupted the result channel"}
+        return parse_child_result(data)
+
+
+CORRUPTED = {"ok": False, "error": "the submission corrupted the result channel"}
+
+
+def parse_child_result(data):
+    """A test process's own result message, reduced to the fields the host reads.
+
+    The process may write anything here; it can only ever describe its own
+    output, never its time, memory, exit status or another test.
+    """
+    try:
+        message = json.loads(data.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return dict(CORRUPTED)
+    if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
+        return dict(CORRUPTED)
+    clean = {"ok": message["ok"]}
+    for name in ("output", "error"):
+        if isinstance(message.get(name), str):
+            clean[name] = message[name]
+    for name in ("nonce", "compileError", "loaded"):
+        if name in message:
+            clean[name] = message[name]
+    return clean
 
 
 class Child:
@@ -392,7 +471,7 @@ class PythonRunner(Runner):
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.dup2(res_w, 3)
-                os.closerange(4, 4096)
+                close_other_fds(3)
                 python_child(self, code_obj, test_input)
             finally:
                 os._exit(70)
@@ -408,7 +487,10 @@ class PythonRunner(Runner):
         if timed_out:
             child.kill()
         child.wait()
-        kill_strays(())  # grandchildren may still hold the pipes open
+        if kill_strays(()) and not timed_out:
+            # Processes the test left behind ran (and could write results)
+            # until now: the test's time runs until they are gone.
+            ended = time.monotonic()
         for r in (out, err, results):
             r.read_available()
         result = results.pop_rest()
@@ -430,9 +512,7 @@ def short_error(e):
 
 def python_child(runner, code_obj, test_input):
     """Runs in the forked child with fds 0-3 in place; never returns."""
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    reset_child_signals()
     limit = int(runner.time_limit) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
@@ -547,17 +627,19 @@ class JavaScriptRunner(Runner):
                 close_quietly(worker.stdin_w)
                 worker.stdin_w = None
             lines = worker.lines
+            lines.discard()  # whatever the worker wrote ahead of this call cannot answer it
+            nonce = secrets.token_hex(16)
             oom_before = read_oom_kills()
             reset_peak_rss(worker.pid)
             started = time.monotonic()
-            msg = (json.dumps({"type": "call", "input": test_input}) + "\n").encode("utf-8")
+            msg = (json.dumps({"type": "call", "input": test_input, "nonce": nonce}) + "\n").encode("utf-8")
             reply = []
 
-            def done(reply=reply, lines=lines, worker=worker):
+            def done(reply=reply, lines=lines, worker=worker, nonce=nonce):
                 if not reply:
                     line = lines.pop_line()
                     if line is not None:
-                        reply.append(line)
+                        reply.append(answer_of(line, nonce))
                 return bool(reply) or worker.poll()
 
             timed_out = self.pump(worker, (out, err), lines, [(os.dup(worker.ctl_w), msg)], started + self.time_limit, done)
@@ -571,7 +653,7 @@ class JavaScriptRunner(Runner):
                 if not reply and not timed_out:
                     rest = lines.pop_line()
                     if rest is not None:
-                        reply.append(rest)
+                        reply.append(answer_of(rest, nonce))
             else:
                 # The reply was written after the test's synchronous stdout
                 # writes, so what the pipes hold now belongs to this test.
@@ -619,13 +701,26 @@ class JavaScriptRunner(Runner):
             if timed_out:
                 worker.kill()
             worker.wait()
-            kill_strays(self.spare_pids())
+            if kill_strays(self.spare_pids()) and not timed_out:
+                ended = time.monotonic()  # its leftovers ran until now
             for r in (out, err, lines):
                 r.read_available()
             result = lines.pop_line() or lines.pop_rest()
             emit(self.record(index, worker, out, err, result, timed_out, started, ended, oom_before, None))
             worker.close()
         emit({"event": "done"})
+
+
+def answer_of(reply, nonce):
+    """A node worker's reply to the call with `nonce`; any other line is corruption."""
+    if not hmac_equal(reply.get("nonce"), nonce):
+        return dict(CORRUPTED)
+    reply.pop("nonce", None)
+    return reply
+
+
+def hmac_equal(a, b):
+    return isinstance(a, str) and secrets.compare_digest(a.encode(), b.encode())
 
 
 def internal_record(index, message):
@@ -674,10 +769,7 @@ def spawn_node_worker(wait_ready):
     pid = os.fork()
     if pid == 0:
         try:
-            raise_oom_score()
-            signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGPIPE):
-                signal.signal(sig, signal.SIG_DFL)
+            reset_child_signals()
             os.setsid()
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
@@ -686,7 +778,7 @@ def spawn_node_worker(wait_ready):
             c, r = os.dup(ctl_r), os.dup(res_w)
             os.dup2(c, 3)
             os.dup2(r, 4)
-            os.closerange(5, 4096)
+            close_other_fds(4)
             os.execv("/usr/bin/node", ["node", BOOTSTRAP_JS])
         finally:
             os._exit(70)
@@ -721,11 +813,12 @@ def await_ready(child, deadline):
 
 
 def kill_strays(keep):
-    """SIGKILL every process in the sandbox but PID 1, this runner and `keep`.
+    """SIGKILL every process in the sandbox but PID 1 (this runner) and `keep`; returns how many.
 
     Catches fork+setsid daemons that left the test's process tree.
     """
     me = os.getpid()
+    killed = 0
     for _ in range(100):
         strays = []
         for name in os.listdir("/proc"):
@@ -744,7 +837,8 @@ def kill_strays(keep):
             strays.append(pid)
         reap_any()
         if not strays:
-            return
+            return killed
+        killed += len(strays)
         for pid in strays:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -752,6 +846,7 @@ def kill_strays(keep):
                 pass
         time.sleep(0.002)
         reap_any()
+    return killed
 
 
 def reap_any():
@@ -777,12 +872,17 @@ def drain_wakeup():
 
 def main():
     global WAKEUP_R, WAKEUP_W
-    make_undumpable()
     # Set once here and inherited by every fork (the write costs ~1 ms per
     # process). The runner is small, so the OOM killer still picks the
     # submission; if it ever picks the runner, the host sees the sandbox
-    # OOM-killed and reports memory_limit all the same.
+    # OOM-killed and reports memory_limit all the same. Before harden():
+    # an undumpable process's /proc files belong to root.
     raise_oom_score()
+    try:
+        harden()
+    except HardeningFailed as e:
+        sys.stderr.write("execd runner: %s\n" % e)
+        return 78
     WAKEUP_R, WAKEUP_W = os.pipe()
     set_nonblocking(WAKEUP_R)
     set_nonblocking(WAKEUP_W)
