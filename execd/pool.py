@@ -15,6 +15,10 @@ from execd.errors import SandboxUnavailable
 
 log = logging.getLogger("execd.pool")
 
+# Short: after an engine restart every warm sandbox is dead, and jobs start
+# cold until the pools refill.
+MAX_REFILL_BACKOFF_S = 5.0
+
 
 class Remover:
     """Destroys used sandboxes on background threads."""
@@ -112,14 +116,14 @@ class WarmPool:
                 with self._cond:
                     self._starting -= 1
                     self._cond.wait(backoff + random.uniform(0, backoff / 2))
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_REFILL_BACKOFF_S)
                 continue
             except Exception:
                 log.exception("warming a %s sandbox failed", self.name)
                 with self._cond:
                     self._starting -= 1
                     self._cond.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_REFILL_BACKOFF_S)
                 continue
             backoff = 0.5
             self.last_error = None

@@ -154,7 +154,10 @@ async function main() {
   for (;;) {
     const line = readLine();
     if (line === null) break;
-    const msg = JSON.parse(line);
+    let msg;
+    try { msg = JSON.parse(line); } catch (_) { continue; }
+    // Only the runner's calls; anything else on fd 3 was written by the submission.
+    if (!msg || msg.type !== 'call' || typeof msg.nonce !== 'string') continue;
     const reply = await call(script, load.entryPoint, msg.input);
     // The runner takes a reply only with the nonce of the call it answers.
     reply.nonce = msg.nonce;

@@ -257,10 +257,29 @@ def test_files_do_not_survive_into_the_next_job(hostile):
     assert output_of(r) == [False, False]
 
 
-def test_wall_deadline_kills_the_sandbox(hostile):
-    # Stopping the runner defeats its per-test timer: only the engine's wall
-    # deadline (sum of limits plus a margin) can end this job.
+def test_stopping_the_runner_is_ignored(hostile):
+    # The runner is PID 1 of the sandbox: SIGSTOP from inside does nothing,
+    # so each test's own timer still ends it.
     code = "import os, signal\ndef solution(n):\n    os.kill(os.getppid(), signal.SIGSTOP)\n    while True:\n        pass\n"
-    r = hostile(job(code, ["1", "2"], time_limit_ms=500), max_seconds=20)
-    assert statuses(r) == ["timeout", "skipped"]
+    r = hostile(job(code, ["1", "2"], time_limit_ms=500), max_seconds=10)
+    assert statuses(r) == ["timeout", "timeout"]
     assert r["verdict"] == "timeout"
+
+
+def test_wall_deadline_kills_the_sandbox(settings, docker_client):
+    # MAX_JOB_TIME below the sum of the test limits: the engine's wall
+    # deadline ends the job; the test running then is a timeout, the rest
+    # never ran and are skipped.
+    import dataclasses
+
+    from execd.executor import Executor
+
+    tight = dataclasses.replace(settings, max_job_time=2.0, pool_size_python=0, pool_size_javascript=0)
+    with Executor(tight, client=docker_client) as engine:
+        t0 = time.monotonic()
+        r = engine.execute(job("def solution(n):\n    while True:\n        pass\n", ["1", "2", "3"],
+                               time_limit_ms=1500))
+        elapsed = time.monotonic() - t0
+    assert statuses(r) == ["timeout", "timeout", "skipped"], r
+    assert r["verdict"] == "timeout"
+    assert elapsed < 8, elapsed
