@@ -5,6 +5,9 @@ channel errors (topology, permissions) are `BrokerTopologyError`, a bug or a
 misconfiguration that reconnecting will not fix; connection errors are
 `BrokerUnavailable`, which reconnecting will.
 """
+import hashlib
+import hmac
+
 import pika
 import pika.exceptions
 
@@ -80,17 +83,48 @@ def publish_json(channel, routing_key, body, correlation_id, headers=None):
     channel.basic_publish("", routing_key, body, properties, mandatory=True)
 
 
-def delivery_count(method, properties):
-    """How often this job was redelivered before: the broker's count when it
-    keeps one (quorum queues), else the count we carried in a header."""
-    headers = properties.headers or {}
-    if "x-delivery-count" in headers:
-        try:
-            return int(headers["x-delivery-count"]), True
-        except (TypeError, ValueError):
-            pass
-    try:
-        carried = int(headers.get(REDELIVERIES_HEADER, 0))
-    except (TypeError, ValueError):
-        carried = 0
-    return carried + (1 if method.redelivered else 0), False
+def delivery_key(settings):
+    """The key that signs execd's own redelivery counts.
+
+    DELIVERY_KEY when set; otherwise derived from the broker URL, which holds
+    the broker password and is shared by every worker of an installation.
+    """
+    secret = settings.delivery_key or "execd-delivery-count:" + settings.amqp_url
+    return hashlib.sha256(secret.encode("utf-8")).digest()
+
+
+def _count_mac(key, count, body):
+    return hmac.new(key, b"%d\n" % count + bytes(body), hashlib.sha256).hexdigest()[:32]
+
+
+def signed_count(key, count, body):
+    """The header value that carries `count` for this body: "<count>.<mac>"."""
+    return "%d.%s" % (count, _count_mac(key, count, body))
+
+
+def carried_count(headers, key, body):
+    """The count execd carried on this body, or 0 when the header is absent or not ours.
+
+    A publisher can set any header, but without the key it cannot make one
+    that verifies, and a valid one only ever moves its own body's count up.
+    """
+    value = (headers or {}).get(REDELIVERIES_HEADER)
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str) or len(value) > 64:
+        return 0
+    count, _, mac = value.partition(".")
+    if not count.isdigit() or len(count) > 6:
+        return 0
+    if not hmac.compare_digest(mac, _count_mac(key, int(count), body)):
+        return 0
+    return int(count)
+
+
+def delivery_count(method, properties, body, key, ceiling):
+    """How often this job was delivered before, from execd's signed count and the
+    broker's redelivered flag; never from a header a publisher could set, and
+    clamped to [0, ceiling]. (x-delivery-count is ignored: on a classic queue it
+    is just a header anyone can write.)"""
+    count = carried_count(properties.headers, key, body) + (1 if method.redelivered else 0)
+    return max(0, min(count, ceiling))

@@ -149,6 +149,12 @@ class Executor:
         except ExecdError as e:
             log.warning("job failed: %s", e.message, extra={"job_id": job.id, "code": e.code})
             return jobs.error_result(job.id, e.code, e.message, job.language.name)
+        except (docker.errors.DockerException, OSError) as e:
+            # An engine call that failed outside the sandbox's own handling
+            # (a refused connection is an OSError): the job is not to blame.
+            log.warning("Docker engine failed: %r", e, extra={"job_id": job.id})
+            return jobs.error_result(job.id, "sandbox_unavailable", "the Docker engine failed: %s" % e,
+                                     job.language.name)
         except Exception:
             log.exception("job failed unexpectedly", extra={"job_id": job.id})
             return jobs.error_result(job.id, "internal_error", "the service failed to run this job",

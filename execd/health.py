@@ -1,9 +1,10 @@
 """Dependency states for /health, refreshed on a timer so a request never blocks.
 
-Docker down (or no HTTP engine) makes the service unavailable (503). The
-broker down or workers not ready is "degraded" but still 200: HTTP execution
-works without the broker, and a readiness probe should keep routing to it.
-Draining at shutdown is 503.
+Docker down, the broker down or workers not ready is "degraded", still 200:
+an engine restart is brief and node-wide, queue workers hold their jobs
+through it and HTTP answers 503 sandbox_unavailable with Retry-After, so
+restarting or unrouting execd would only add to the outage. Draining at
+shutdown is 503 "draining".
 """
 import logging
 import socket
@@ -53,9 +54,7 @@ class Health:
         workers = self.workers_state()
         if self.draining:
             status = "draining"
-        elif not self.docker_up:
-            status = "unavailable"
-        elif not self.broker_up or workers["ready"] < workers["configured"]:
+        elif not self.docker_up or not self.broker_up or workers["ready"] < workers["configured"]:
             status = "degraded"
         else:
             status = "ok"

@@ -1,7 +1,7 @@
 """Per-slot heartbeat file: the worker touches it; the supervisor reads its age.
 
 The file's mtime is the heartbeat and its content the worker's state
-("starting", "connecting", "ready", "stopping"), so /health can tell a live
+("starting", "connecting", "ready", "waiting_engine", "stopping"), so /health can tell a live
 worker from one that is waiting for the broker.
 """
 import os

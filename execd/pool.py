@@ -21,38 +21,71 @@ MAX_REFILL_BACKOFF_S = 5.0
 
 
 class Remover:
-    """Destroys used sandboxes on background threads."""
+    """Destroys used sandboxes on background threads.
+
+    A removal the engine refused (it is restarting) is retried every
+    RETRY_INTERVAL_S for up to RETRY_FOR_S, so an outage leaks no container.
+    """
+
+    RETRY_INTERVAL_S = 2.0
+    RETRY_FOR_S = 600.0
 
     def __init__(self, threads=2):
         self._queue = queue.Queue()
+        self._retries = collections.deque()  # (due, give_up_at, sandbox)
+        self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._loop, name="execd-remover-%d" % i, daemon=True)
                          for i in range(threads)]
         for t in self._threads:
             t.start()
 
     def submit(self, sandbox):
-        self._queue.put(sandbox)
+        self._queue.put((sandbox, None))
 
     def pending(self):
         """Sandboxes submitted and not yet removed."""
-        return self._queue.unfinished_tasks
+        with self._lock:
+            return self._queue.unfinished_tasks + len(self._retries)
 
     def _loop(self):
         while True:
-            sandbox = self._queue.get()
+            try:
+                sandbox, give_up_at = self._queue.get(timeout=self.RETRY_INTERVAL_S / 2)
+            except queue.Empty:
+                self._requeue_due()
+                continue
             try:
                 if sandbox is None:
                     return
-                sandbox.destroy()
+                if not sandbox.destroy():
+                    self._retry_later(sandbox, give_up_at)
             except Exception:
                 log.exception("removing a sandbox failed")
             finally:
                 self._queue.task_done()
+            self._requeue_due()
+
+    def _retry_later(self, sandbox, give_up_at):
+        now = time.monotonic()
+        give_up_at = give_up_at or now + self.RETRY_FOR_S
+        if now >= give_up_at:
+            log.error("giving up removing sandbox %s", getattr(sandbox, "id", "?"))
+            return
+        with self._lock:
+            self._retries.append((now + self.RETRY_INTERVAL_S, give_up_at, sandbox))
+
+    def _requeue_due(self, everything=False):
+        now = time.monotonic()
+        with self._lock:
+            while self._retries and (everything or self._retries[0][0] <= now):
+                _, give_up_at, sandbox = self._retries.popleft()
+                self._queue.put((sandbox, give_up_at))
 
     def close(self, timeout=30.0):
-        """Finish every pending removal, then stop."""
+        """Finish every pending removal (one more try for those waiting to retry), then stop."""
+        self._requeue_due(everything=True)
         for _ in self._threads:
-            self._queue.put(None)
+            self._queue.put((None, None))
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(deadline - time.monotonic(), 0))

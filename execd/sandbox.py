@@ -216,7 +216,7 @@ class Sandbox:
             container = client.containers.create(**container_options(spec))
         except docker.errors.ImageNotFound as e:
             raise SandboxUnavailable("sandbox image %s is missing; run `execd images build`" % spec.image) from e
-        except docker.errors.DockerException as e:
+        except (docker.errors.DockerException, OSError) as e:  # requests' connection errors are OSErrors
             raise SandboxUnavailable("cannot create a sandbox: %s" % e) from e
         sandbox = None
         try:
@@ -249,7 +249,7 @@ class Sandbox:
         try:
             # runc orders the memory and memory+swap writes itself.
             self.container.update(mem_limit=mem, memswap_limit=mem)
-        except docker.errors.DockerException as e:
+        except (docker.errors.DockerException, OSError) as e:
             # Typically: the limit is below what the idle sandbox already uses.
             log.info("cannot fit a warm sandbox to %d MB: %s", memory_mb, e)
             return False
@@ -345,14 +345,16 @@ class Sandbox:
             raise SandboxUnavailable("the sandbox was killed from outside during the run")
 
     def destroy(self):
+        """Remove the container; False when the engine could not, so the caller retries later."""
         try:
             self.sock.close()
         except OSError:
             pass
-        _remove_quietly(self.container)
+        return _remove_quietly(self.container)
 
 
 def _remove_quietly(container):
+    """True once the container is gone (or going), False when the engine failed."""
     try:
         container.remove(force=True)
     except docker.errors.NotFound:
@@ -360,8 +362,11 @@ def _remove_quietly(container):
     except docker.errors.APIError as e:
         if e.status_code != 409:  # 409: a removal is already in progress
             log.warning("cannot remove sandbox %s: %s", getattr(container, "short_id", "?"), e)
+            return False
     except Exception as e:
         log.warning("cannot remove sandbox %s: %s", getattr(container, "short_id", "?"), e)
+        return False
+    return True
 
 
 def reap_orphans(client, everything=False):

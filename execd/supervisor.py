@@ -300,16 +300,20 @@ class Supervisor:
             self.metrics.live_workers.set(len(self.child_pids()))
 
     def workers_state(self):
-        """{"configured", "live", "ready"} for /health, from the heartbeat files."""
-        live = ready = 0
+        """{"configured", "live", "ready", "waitingEngine"} for /health, from the heartbeat files."""
+        live = ready = waiting = 0
         for slot in self.slots:
             if slot.pid is None:
                 continue
             live += 1
             age, state = heartbeat_module.read(slot.heartbeat_path)
-            if state == "ready" and age is not None and age < self.settings.worker_timeout:
+            if age is None or age >= self.settings.worker_timeout:
+                continue
+            if state == "ready":
                 ready += 1
-        return {"configured": len(self.slots), "live": live, "ready": ready}
+            elif state == "waiting_engine":
+                waiting += 1
+        return {"configured": len(self.slots), "live": live, "ready": ready, "waitingEngine": waiting}
 
     # -- the loop ------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def test_spawns_one_worker_per_slot_with_its_heartbeat(supervisor):
         supervisor.spawn_worker(slot)
     assert [s.pid for s in supervisor.slots] == [100000, 100001]
     assert all("--heartbeat" in argv and "worker" in argv for argv in supervisor.spawned)
-    assert supervisor.workers_state() == {"configured": 2, "live": 2, "ready": 0}
+    assert supervisor.workers_state() == {"configured": 2, "live": 2, "ready": 0, "waitingEngine": 0}
 
 
 def test_quick_deaths_back_off_exponentially(supervisor):
