@@ -9,8 +9,28 @@ import os
 import shutil
 import tempfile
 
+from execd import judge, languages
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+# Label values come from closed sets only: a job's language and verdict are
+# caller-controlled text when the job is refused, and every distinct label
+# value is a new time series in every process's file.
+VERDICTS = ("pass",) + judge.SEVERITY
+ERROR_CODES = ("invalid_job", "unsupported_language", "code_too_large", "too_many_tests", "input_too_large",
+               "limit_exceeded", "unauthorized", "overloaded", "sandbox_unavailable", "internal_error")
+_VERDICT_LABELS = frozenset(VERDICTS + ERROR_CODES)
+
+
+def job_labels(result):
+    """(language, verdict) labels of a result: a language's canonical name or
+    "invalid", a verdict or error code of the contract or "unknown"."""
+    language = languages.resolve(result.get("language"))
+    error = result.get("error")
+    verdict = result.get("verdict") or (error.get("code") if isinstance(error, dict) else None)
+    return (language.name if language is not None else "invalid",
+            verdict if isinstance(verdict, str) and verdict in _VERDICT_LABELS else "unknown")
 
 
 def prepare_dir(environ=None):
@@ -62,8 +82,7 @@ class Metrics:
         self.warm_pool.labels(language).set(size)
 
     def job_done(self, result, source, seconds):
-        verdict = result.get("verdict") or (result.get("error") or {}).get("code", "unknown")
-        language = result.get("language") or "unknown"
+        language, verdict = job_labels(result)
         self.jobs.labels(language, verdict, source).inc()
         self.job_duration.labels(language, source).observe(seconds)
 

@@ -1,21 +1,26 @@
 """The Falcon app: /api/execute, /api/languages, /health, /metrics.
 
 Collaborators are injected (`create_app`), so tests drive it through
-falcon.testing with fakes. No fork, no signals, no pika here.
+falcon.testing with fakes. No fork, no signals, no pika here. `Intake` holds
+the rules the HTTP server (server.py) applies from a request's headers alone,
+before its body is read; the middleware applies the same ones again.
 """
+import functools
 import hmac
+import json
 import logging
 import threading
 import time
 
 import falcon
+import falcon.media
 import jwt
 
 from execd import metrics as metrics_module
 
 log = logging.getLogger("execd.http")
 
-OPEN_ROUTES = {"/health", "/metrics"}
+OPEN_ROUTES = {"/health", "/metrics", "/openapi.json"}
 STATUS_OF_CODE = {
     "invalid_job": falcon.HTTP_400,
     "unsupported_language": falcon.HTTP_400,
@@ -57,6 +62,17 @@ def _unexpected_handler(req, resp, ex, params):
     log.exception("unhandled error on %s %s", req.method, req.path)
     resp.status = falcon.HTTP_500
     resp.media = {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+def route_path(path):
+    """A request path as Falcon routes it: leading slashes collapsed (as Waitress
+    does), one trailing slash dropped (strip_url_path_trailing_slash)."""
+    path = "/" + path.lstrip("/")
+    return path[:-1] if len(path) > 1 and path.endswith("/") else path
+
+
+def is_open_route(path):
+    return route_path(path) in OPEN_ROUTES
 
 
 class Authenticator:
@@ -114,7 +130,7 @@ class AuthMiddleware:
         self.auth = authenticator
 
     def process_request(self, req, resp):
-        if req.path in OPEN_ROUTES:
+        if is_open_route(req.path):
             return
         reason = self.auth.check(req.get_header("Authorization"))
         if reason is not None:
@@ -131,6 +147,40 @@ class MetricsMiddleware:
         route = req.uri_template or "unmatched"
         self.metrics.http_requests.labels(route, resp.status.split(" ", 1)[0] if isinstance(resp.status, str)
                                           else str(resp.status)).inc()
+
+
+class Intake:
+    """What a request can be refused for from its headers alone: missing or bad
+    credentials (401) and a declared body over the limit (413). The HTTP server
+    asks before it reads a byte of the body, and counts what it refused here."""
+
+    def __init__(self, authenticator, settings, metrics=None, routes=()):
+        self.auth = authenticator
+        self.max_body_bytes = settings.http_max_body_bytes
+        self.request_timeout = settings.http_request_timeout
+        self.idle_timeout = settings.http_idle_timeout
+        self.metrics = metrics
+        self.routes = frozenset(routes)
+
+    def refusal(self, path, authorization, content_length):
+        """The ApiError to answer instead of reading the body, or None."""
+        if not is_open_route(path):
+            reason = self.auth.check(authorization)
+            if reason is not None:
+                return ApiError(falcon.HTTP_401, "unauthorized", reason)
+        if content_length > self.max_body_bytes:
+            return self.too_large("body is %d bytes; the limit is %d" % (content_length, self.max_body_bytes))
+        return None
+
+    def too_large(self, message=None):
+        return ApiError(falcon.HTTP_413, "invalid_job", message or "body over %d bytes" % self.max_body_bytes)
+
+    def answered(self, path, status):
+        """Count a request the server answered without the app (same labels as MetricsMiddleware)."""
+        if self.metrics is None:
+            return
+        route = route_path(path) if isinstance(path, str) else ""
+        self.metrics.http_requests.labels(route if route in self.routes else "unmatched", str(status)).inc()
 
 
 class InFlight:
@@ -219,14 +269,31 @@ class MetricsResource:
         resp.content_type = content_type
 
 
+class ExecdApp(falcon.App):
+    """The Falcon app, carrying the Intake its HTTP server enforces before reading bodies."""
+
+    intake = None
+
+
+# ASCII escapes keep any text encodable (a lone surrogate from a job's id or
+# output would make UTF-8 encoding fail); NaN is not JSON, so it is refused.
+_json_handler = falcon.media.JSONHandler(dumps=functools.partial(json.dumps, ensure_ascii=True, allow_nan=False))
+
+
 def create_app(settings, executor, health, metrics=None, authenticator=None, in_flight=None):
     authenticator = authenticator or Authenticator.from_settings(settings)
-    app = falcon.App(middleware=[MetricsMiddleware(metrics), AuthMiddleware(authenticator)])
+    app = ExecdApp(middleware=[MetricsMiddleware(metrics), AuthMiddleware(authenticator)])
     app.req_options.strip_url_path_trailing_slash = True
-    app.add_route("/api/execute", ExecuteResource(executor, settings, health, metrics, in_flight))
-    app.add_route("/api/languages", LanguagesResource(executor))
-    app.add_route("/health", HealthResource(health))
-    app.add_route("/metrics", MetricsResource())
+    app.resp_options.media_handlers.update({falcon.MEDIA_JSON: _json_handler})
+    routes = {
+        "/api/execute": ExecuteResource(executor, settings, health, metrics, in_flight),
+        "/api/languages": LanguagesResource(executor),
+        "/health": HealthResource(health),
+        "/metrics": MetricsResource(),
+    }
+    for template, resource in routes.items():
+        app.add_route(template, resource)
+    app.intake = Intake(authenticator, settings, metrics, routes)
     app.add_error_handler(Exception, _unexpected_handler)
     app.add_error_handler(falcon.HTTPError, _http_error_handler)
     app.add_error_handler(ApiError, _error_handler)

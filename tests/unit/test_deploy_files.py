@@ -127,6 +127,23 @@ def test_compose_structure():
     assert services["rabbitmq"]["healthcheck"]
 
 
+def test_compose_broker_is_local_and_needs_credentials():
+    text = (ROOT / "docker-compose.yml").read_text()
+    services = yaml.safe_load(text)["services"]
+    broker = services["rabbitmq"]
+    # Published on the host's loopback only: "127.0.0.1:<host>:<container>".
+    assert broker["ports"] and all(str(p).startswith("127.0.0.1:") for p in broker["ports"])
+    assert "127.0.0.1:5672:5672" in broker["ports"]
+    # Credentials come from the environment, required (`:?`), never the guest default.
+    assert "guest" not in text
+    env = broker["environment"]
+    assert env["RABBITMQ_DEFAULT_USER"].startswith("${RABBITMQ_DEFAULT_USER:?")
+    assert env["RABBITMQ_DEFAULT_PASS"].startswith("${RABBITMQ_DEFAULT_PASS:?")
+    url = services["execd"]["environment"]["AMQP_URL"]
+    assert url.startswith("amqp://${RABBITMQ_DEFAULT_USER:?") and ":${RABBITMQ_DEFAULT_PASS:?" in url
+    assert url.endswith("@rabbitmq:5672/%2F")
+
+
 def unit_directives():
     directives = {}
     for line in (ROOT / "systemd" / "execd.service").read_text().splitlines():
