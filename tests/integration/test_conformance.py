@@ -28,3 +28,20 @@ def test_conformance(rec, run_job):
                 assert value in got.get("error", ""), got
             else:
                 assert key in got and same(got[key], value), (key, got.get(key), value)
+
+
+BOM_JOBS = {
+    "python-function": {"language": "python", "code": "\ufeffdef solution(n):\n    return n * 2\n"},
+    "python-stdio": {"language": "python", "mode": "stdio", "code": "\ufeffprint(int(input()) * 2)\n"},
+    "javascript-function": {"language": "javascript", "code": "\ufefffunction solution(n) { return n * 2; }\n"},
+    "javascript-stdio": {"language": "javascript", "mode": "stdio",
+                         "code": "\ufeffconst n = Number(require('fs').readFileSync(0, 'utf8'));\n"
+                                 "console.log(n * 2);\n"},
+}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", sorted(BOM_JOBS))
+def test_a_source_starting_with_a_bom_runs(name, run_job):
+    res = run_job(dict(BOM_JOBS[name], testCases=[{"input": "21", "expectedOutput": "42"}]))
+    assert res["status"] == "completed" and res["verdict"] == "pass", res
