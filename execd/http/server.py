@@ -217,13 +217,16 @@ class HttpServer:
             max_request_body_size=intake.max_body_bytes + 1,
             channel_timeout=max(1, math.ceil(intake.idle_timeout)),
             cleanup_interval=CLEANUP_INTERVAL_S,
+            # A job's request needs a few headers; 64 KiB (not 256) bounds what
+            # 1000 connections can make the server hold before any check.
+            max_request_header_size=65536,
         )
         self.server = IntakeServer(app, intake, adj)
         self.thread = threading.Thread(target=self._serve, name="execd-http", daemon=True)
 
     @property
     def port(self):
-        return self.server.effective_port
+        return int(self.server.effective_port)  # Waitress may give it as text
 
     def _serve(self):
         try:

@@ -1,4 +1,4 @@
-"""The HTTP server's intake against a real Waitress on port 3113, in-process,
+"""The HTTP server's intake against a real Waitress on a free port, in-process,
 with a stub engine (no Docker): credentials and declared sizes are judged
 before the body is read, bodies over the limit are cut while they arrive,
 slow and silent clients are cut, and a long job is not."""
@@ -13,7 +13,7 @@ from execd.config import load_settings
 from execd.http.app import Authenticator, create_app
 from execd.http.server import CLEANUP_INTERVAL_S, HttpServer
 
-PORT = 3113
+PORT = None  # the server binds a free port; set by the fixture
 REQUEST_TIMEOUT_S = 3
 IDLE_TIMEOUT_S = 2
 MAX_BODY = 65536
@@ -48,7 +48,9 @@ def server():
         "HTTP_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S), "HTTP_IDLE_TIMEOUT": str(IDLE_TIMEOUT_S),
         "HTTP_MAX_BODY_BYTES": str(MAX_BODY), "HTTP_CONCURRENCY": "2"})
     app = create_app(settings, StubEngine(), StubHealth(), None, Authenticator([KEY]))
-    srv = HttpServer(app, "127.0.0.1", PORT, settings.http_concurrency + 4).start()
+    global PORT
+    srv = HttpServer(app, "127.0.0.1", 0, settings.http_concurrency + 4).start()
+    PORT = srv.port
     yield srv
     srv.stop()
 
