@@ -17,7 +17,7 @@ import pika
 import pika.exceptions
 
 from execd import amqp, jobs
-from execd.errors import ExecdError, ImageError
+from execd.errors import REFUSAL_CODES, ExecdError, ImageError, JobError
 
 log = logging.getLogger("execd.consumer")
 
@@ -30,8 +30,7 @@ EXIT_ORPHANED = 5  # the supervisor went away
 
 # Results whose job is rejected into the dead-letter queue after its reply:
 # refused jobs, and jobs the service failed, which an operator may want to re-run.
-DEAD_LETTER_CODES = {"invalid_job", "unsupported_language", "code_too_large", "too_many_tests",
-                     "input_too_large", "limit_exceeded", "internal_error"}
+DEAD_LETTER_CODES = frozenset(REFUSAL_CODES + ("internal_error",))
 # The engine could not run the job: hold it, never answer it with an error.
 ENGINE_CODES = {"sandbox_unavailable"}
 MAX_RERUNS_WHILE_ENGINE_UP = 5
@@ -374,7 +373,7 @@ def _peek_id(body, settings):
     """The job's id for an error result, when the body yields one."""
     try:
         return jobs.job_id_of(jobs.decode(body, max_bytes=settings.max_message_bytes))
-    except Exception:  # any body: this only labels an error result
+    except JobError:  # decode is total: any other body error is a JobError
         return None
 
 

@@ -1,5 +1,10 @@
 """The exception tree. Each error that reaches a caller carries a contract code."""
 
+# The contract's error codes: those refusing a job before it runs, then the rest.
+REFUSAL_CODES = ("invalid_job", "unsupported_language", "code_too_large", "too_many_tests", "input_too_large",
+                 "limit_exceeded")
+ERROR_CODES = REFUSAL_CODES + ("unauthorized", "overloaded", "sandbox_unavailable", "internal_error")
+
 
 class ExecdError(Exception):
     """Base of every execd error; `code` is the contract's error code."""

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 
 from execd import judge, languages
+from execd.errors import ERROR_CODES
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -18,8 +19,6 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 # caller-controlled text when the job is refused, and every distinct label
 # value is a new time series in every process's file.
 VERDICTS = ("pass",) + judge.SEVERITY
-ERROR_CODES = ("invalid_job", "unsupported_language", "code_too_large", "too_many_tests", "input_too_large",
-               "limit_exceeded", "unauthorized", "overloaded", "sandbox_unavailable", "internal_error")
 _VERDICT_LABELS = frozenset(VERDICTS + ERROR_CODES)
 
 

@@ -162,10 +162,10 @@ class IntakeChannel(HTTPChannel):
             super().handle_close()
 
     def readable(self):
-        return True if self.lingering else super().readable()
+        return self.lingering or super().readable()
 
     def writable(self):
-        return False if self.lingering else super().writable()
+        return not self.lingering and super().writable()
 
     def handle_read(self):
         if not self.lingering:
