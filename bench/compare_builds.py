@@ -37,7 +37,11 @@ WORKLOADS = {
 }
 def wait_full(ex, timeout=30):
     end = time.monotonic() + timeout
-    while (any(len(p) < p.size for p in ex.pools.values()) or ex.remover.pending()) and time.monotonic() < end:
+    def settling():
+        if hasattr(ex, "pools"):  # builds before container reuse
+            return any(len(p) < p.size for p in ex.pools.values())
+        return any(v["idle"] < v["target"] or v["resetting"] or v["starting"] for v in ex.pool.snapshot().values())
+    while (settling() or ex.remover.pending()) and time.monotonic() < end:
         time.sleep(0.01)
 out = {}
 with Executor(load_settings(None)) as ex:

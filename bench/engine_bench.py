@@ -49,9 +49,12 @@ def wait_full(executor, language=None, timeout=30):
     """Wait until the pools (all of them by default) are full and used
     sandboxes are removed: background Docker work would compete with the
     measured job for the two cores. The sustained mode measures with it."""
-    pools = [executor.pools[language]] if language else list(executor.pools.values())
     deadline = time.monotonic() + timeout
-    while (any(len(p) < p.size for p in pools) or executor.remover.pending()) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        keys = {k: v for k, v in executor.pool.snapshot().items() if language in (None, k[0])}
+        busy = any(v["idle"] < v["target"] or v["resetting"] or v["starting"] for v in keys.values())
+        if not busy and not executor.remover.pending():
+            return
         time.sleep(0.01)
 
 
@@ -123,7 +126,7 @@ def bench_sustained(executor, workload, callers, seconds):
 def idle_container_rss_mb(executor, language):
     """Sum of VmRSS of every process in an idle warm container (via /proc of the host)."""
     wait_full(executor, language)
-    sandbox = executor.pools[language]._ready[0]
+    sandbox = executor.pool._keys[(language, executor.settings.max_memory)].idle[-1]
     top = executor.client.api.top(sandbox.id, ps_args="-o pid,rss")
     rss_kb = 0
     for row in top.get("Processes") or []:

@@ -28,8 +28,11 @@ class Settings:
     max_compare_bytes: int = _setting(1048576, "output captured for judging; longer output is cut and fails")
     max_job_time: float = _setting(60.0, "hard wall deadline of one whole sandbox run, seconds")
     min_memory: int = _setting(16, "smallest memoryLimitMb a job may ask for, MB")
-    pool_size_python: int = _setting(2, "warm Python sandboxes kept ready")
-    pool_size_javascript: int = _setting(2, "warm JavaScript sandboxes kept ready")
+    pool_size_python: int = _setting(2, "idle Python sandboxes kept ready at the default memory limit, at least")
+    pool_size_javascript: int = _setting(2, "idle JavaScript sandboxes kept ready at the default memory limit, at least")
+    pool_max_sandboxes: int = _setting(16, "most sandboxes one engine keeps, busy, resetting and idle together")
+    sandbox_max_jobs: int = _setting(200, "jobs one sandbox serves, reset and verified between them; 1 = a fresh one per job")
+    sandbox_max_age: float = _setting(300.0, "seconds a sandbox serves before it is replaced")
     pool_start_threads: int = _setting(2, "sandboxes each pool starts in parallel when refilling")
     js_prestart: int = _setting(1, "node processes started ahead in each JavaScript sandbox")
     sandbox_runtime: str = _setting("", "OCI runtime for sandboxes (runsc, crun, kata); empty = Docker's default")
@@ -105,7 +108,8 @@ _POSITIVE = {
 _NON_NEGATIVE = {"pool_size_python", "pool_size_javascript", "js_prestart"}
 _POSITIVE.update({"pool_start_threads", "port", "http_concurrency", "http_max_body_bytes", "graceful_timeout",
                   "worker_timeout", "worker_start_secs", "health_interval",
-                  "http_request_timeout", "http_idle_timeout", "max_message_bytes", "engine_retry_interval"})
+                  "http_request_timeout", "http_idle_timeout", "max_message_bytes", "engine_retry_interval",
+                  "pool_max_sandboxes", "sandbox_max_jobs", "sandbox_max_age"})
 _NON_NEGATIVE.update({"workers", "max_deliveries"})
 SECRETS = {"execd_api_keys", "jwt_secret", "amqp_url", "delivery_key"}
 

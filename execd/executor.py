@@ -1,5 +1,9 @@
 """The engine: job -> sandbox run -> contract result.
 
+Sandboxes come from a SandboxPool keyed by (language, memory limit), so a job
+never runs under a higher memory limit than it asked for, and return to it
+after a clean run to be reset and reused (SANDBOX_MAX_JOBS, SANDBOX_MAX_AGE).
+
 Shared by the CLI, the queue consumers and the HTTP API, and it knows
 nothing of any of them. `execute()` never raises for a bad job or a Docker
 failure: both become the contract's error result.
@@ -13,7 +17,7 @@ import docker.errors
 
 from execd import images, jobs, judge, languages
 from execd.errors import ExecdError, ImageError, JobError, SandboxUnavailable
-from execd.pool import Remover, WarmPool
+from execd.pool import Remover, SandboxPool
 from execd.sandbox import Sandbox, SandboxSpec, reap_orphans
 
 log = logging.getLogger("execd.executor")
@@ -51,7 +55,7 @@ class Executor:
         self.client = client
         self.warm = warm
         self.observer = observer
-        self.pools = {}
+        self.pool = None
         self.specs = {}
         self.remover = None
 
@@ -82,15 +86,18 @@ class Executor:
                 js_prestart=self.settings.js_prestart,
                 instance=self.settings.instance_name,
             )
-            size = getattr(self.settings, "pool_size_" + name, 0) if self.warm else 0
-            pool = WarmPool(name, self._factory(name), size, self.remover, self._pool_changed)
-            pool.start(threads=self.settings.pool_start_threads)
-            self.pools[name] = pool
+        s = self.settings
+        floors = {(name, s.max_memory): (getattr(s, "pool_size_" + name, 0) if self.warm else 0)
+                  for name in languages.LANGUAGES}
+        self.pool = SandboxPool(self._start_sandbox, floors, self.remover, max_jobs=s.sandbox_max_jobs,
+                                max_age=s.sandbox_max_age,
+                                max_sandboxes=s.pool_max_sandboxes if self.warm else 0,
+                                observer=self.observer, start_threads=s.pool_start_threads).start()
         return self
 
     def close(self):
-        for pool in self.pools.values():
-            pool.close()
+        if self.pool is not None:
+            self.pool.close()
         if self.remover is not None:
             self.remover.close()
 
@@ -100,21 +107,14 @@ class Executor:
     def __exit__(self, *exc):
         self.close()
 
-    def _factory(self, name, memory_mb=None):
+    def _start_sandbox(self, name, memory_mb):
         spec = self.specs[name]
-        if memory_mb is not None and memory_mb != spec.memory_mb:
+        if memory_mb != spec.memory_mb:
             spec = dataclasses.replace(spec, memory_mb=memory_mb)
-
-        def make():
-            sandbox = Sandbox.start(self.client, spec)
-            if self.observer is not None:
-                self.observer.sandbox_started(name, sandbox.start_ms / 1000.0)
-            return sandbox
-        return make
-
-    def _pool_changed(self, name, size):
+        sandbox = Sandbox.start(self.client, spec)
         if self.observer is not None:
-            self.observer.pool_size(name, size)
+            self.observer.sandbox_started(name, sandbox.start_ms / 1000.0)
+        return sandbox
 
     def languages(self):
         return languages.describe_all()
@@ -178,15 +178,15 @@ class Executor:
         max_message = 8 * (s.max_compare_bytes + 2 * s.max_output_bytes) + 65536
         outcome = None
         for attempt in (1, 2):
-            sandbox = self.pools[name].take() if attempt == 1 and self.pools.get(name) else None
+            sandbox = self.pool.take(name, job.memory_limit_mb, cold=attempt > 1)
             warm = sandbox is not None
-            if warm and not sandbox.set_memory_limit(job.memory_limit_mb):
-                self.remover.submit(sandbox)
-                sandbox, warm = None, False
-            if sandbox is None:
-                sandbox = self._factory(name, job.memory_limit_mb)()
+            outcome, clean = None, False
             try:
+                if sandbox is None:
+                    sandbox = self._start_sandbox(name, job.memory_limit_mb)
+                request["reuse"] = self.pool.will_reuse(sandbox)
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
+                clean = request["reuse"] and outcome.clean
             except SandboxUnavailable as e:
                 # A warm container that died before it read the job (Docker
                 # restarted, killed from outside) says nothing about the code:
@@ -196,7 +196,7 @@ class Executor:
                     continue
                 raise
             finally:
-                self.remover.submit(sandbox)
+                self.pool.give_back(name, job.memory_limit_mb, sandbox, clean)
             if warm and not outcome.accepted and outcome.failure is not None:
                 log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
                 continue

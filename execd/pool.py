@@ -1,8 +1,13 @@
-"""Warm pools of started sandboxes, one per language, refilled in the background.
+"""Sandboxes kept for reuse, per (language, memory limit), started and reset off the job path.
 
-A sandbox leaves the pool once and is never returned: one container, one job.
-Used containers are removed by a small background remover so that removal is
-off the job's critical path.
+A sandbox serves up to SANDBOX_MAX_JOBS jobs within SANDBOX_MAX_AGE seconds,
+one at a time. After a clean job it goes to a recycler thread, which waits
+for the runner's verified reset (its next "ready") and puts it back; a job
+that ended in any anomaly, a reset that does not verify, or a sandbox past
+its limits goes to the remover instead, and is never used again. How many
+sandboxes a key keeps is sized from demand: the busiest moment of the last
+DEMAND_WINDOW_S seconds plus spare ones, at least the configured pool size
+for the default memory limit; surplus idle sandboxes are removed.
 """
 import collections
 import logging
@@ -91,90 +96,287 @@ class Remover:
             t.join(max(deadline - time.monotonic(), 0))
 
 
-class WarmPool:
-    """Keeps `size` ready sandboxes made by `factory()`; `take()` never blocks."""
+class _Key:
+    """One (language, memory limit): its idle sandboxes and the counts that size it."""
 
-    def __init__(self, name, factory, size, remover, on_change=None):
-        self.name = name
-        self.factory = factory
-        self.size = size
-        self.remover = remover
-        self.on_change = on_change
-        self._ready = collections.deque()
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._starting = 0
-        self._threads = []
+    def __init__(self, floor):
+        self.idle = collections.deque()  # oldest first; taken from the newest end
+        self.floor = floor  # idle sandboxes wanted even without demand
+        self.busy = 0  # running a job
+        self.resetting = 0
+        self.starting = 0
+        self.peaks = collections.deque()  # (second, most sandboxes busy or resetting in it)
         self.last_error = None
 
-    def start(self, threads=1):
-        if self.size <= 0:
-            return
-        for i in range(threads):
-            t = threading.Thread(target=self._fill_loop, name="execd-pool-%s-%d" % (self.name, i), daemon=True)
-            t.start()
-            self._threads.append(t)
+    def in_use(self):
+        return self.busy + self.resetting
 
-    def take(self):
-        with self._cond:
-            sandbox = self._ready.popleft() if self._ready else None
-            self._cond.notify_all()
-        self._changed()
-        return sandbox
+    def note_demand(self, now):
+        second = int(now)
+        if self.peaks and self.peaks[-1][0] == second:
+            if self.in_use() > self.peaks[-1][1]:
+                self.peaks[-1] = (second, self.in_use())
+        else:
+            self.peaks.append((second, self.in_use()))
 
-    def __len__(self):
-        return len(self._ready)
+    def target(self, now, window):
+        """Sandboxes this key should hold: the recent peak plus spares, at least the floor idle."""
+        while self.peaks and self.peaks[0][0] < now - window:
+            self.peaks.popleft()
+        peak = max((n for _, n in self.peaks), default=0)
+        if peak == 0:
+            return self.floor
+        return peak + max(self.floor, 1)
 
-    def _changed(self):
-        if self.on_change is not None:
-            try:
-                self.on_change(self.name, len(self._ready))
-            except Exception:
-                log.exception("pool change hook failed")
+    def total(self):
+        return len(self.idle) + self.busy + self.resetting + self.starting
 
-    def _fill_loop(self):
-        backoff = 0.5
-        while True:
-            with self._cond:
-                while not self._stopping and len(self._ready) + self._starting >= self.size:
-                    self._cond.wait(1.0)
-                if self._stopping:
-                    return
-                self._starting += 1
-            try:
-                sandbox = self.factory()
-            except SandboxUnavailable as e:
-                self.last_error = str(e)
-                log.warning("cannot warm a %s sandbox: %s", self.name, e)
-                with self._cond:
-                    self._starting -= 1
-                    self._cond.wait(backoff + random.uniform(0, backoff / 2))
-                backoff = min(backoff * 2, MAX_REFILL_BACKOFF_S)
-                continue
-            except Exception:
-                log.exception("warming a %s sandbox failed", self.name)
-                with self._cond:
-                    self._starting -= 1
-                    self._cond.wait(backoff)
-                backoff = min(backoff * 2, MAX_REFILL_BACKOFF_S)
-                continue
-            backoff = 0.5
-            self.last_error = None
-            with self._cond:
-                self._starting -= 1
-                if self._stopping:
-                    self.remover.submit(sandbox)
-                    return
-                self._ready.append(sandbox)
-            self._changed()
+
+class SandboxPool:
+    """Hands out ready sandboxes and takes them back; thread-safe.
+
+    `factory(language, memory_mb)` starts a sandbox (raises SandboxUnavailable).
+    `floors` maps (language, memory_mb) to the idle sandboxes always kept.
+    """
+
+    DEMAND_WINDOW_S = 60.0
+    RESET_TIMEOUT_S = 10.0
+    SWEEP_INTERVAL_S = 1.0
+
+    def __init__(self, factory, floors, remover, max_jobs=200, max_age=300.0, max_sandboxes=16,
+                 observer=None, start_threads=2):
+        self.factory = factory
+        self.remover = remover
+        self.max_jobs = max_jobs
+        self.max_age = max_age
+        self.max_sandboxes = max_sandboxes
+        self.observer = observer
+        self.start_threads = start_threads
+        self._keys = {key: _Key(floor) for key, floor in floors.items()}
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._recycle = queue.Queue()
+        self._threads = []
+
+    # -- life cycle --------------------------------------------------------
+
+    def start(self):
+        for i in range(self.start_threads):
+            self._spawn(self._fill_loop, "execd-pool-fill-%d" % i)
+        for i in range(2):
+            self._spawn(self._recycle_loop, "execd-pool-recycle-%d" % i)
+        return self
+
+    def _spawn(self, target, name):
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def close(self):
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        for _ in range(2):
+            self._recycle.put(None)
         for t in self._threads:
             t.join(60)
         with self._cond:
-            while self._ready:
-                self.remover.submit(self._ready.popleft())
+            for state in self._keys.values():
+                while state.idle:
+                    self.remover.submit(state.idle.popleft())
         self._changed()
+
+    # -- jobs --------------------------------------------------------------
+
+    def take(self, language, memory_mb, wait_s=2.0, cold=False):
+        """An idle sandbox for this key, or None (the caller starts one; `cold`: it will).
+
+        When none is idle but one is resetting, waits for it up to `wait_s`:
+        a reset takes milliseconds, a cold start hundreds.
+        """
+        deadline = time.monotonic() + (0 if cold else wait_s)
+        with self._cond:
+            state = self._state(language, memory_mb)
+            while True:
+                now = time.monotonic()
+                while state.idle and not cold:
+                    sandbox = state.idle.pop()
+                    if self._expired(sandbox, now):
+                        self.remover.submit(sandbox)
+                        continue
+                    state.busy += 1
+                    state.note_demand(now)
+                    self._cond.notify_all()
+                    break
+                else:
+                    sandbox = None
+                if sandbox is not None or cold or not state.resetting or now >= deadline or self._stopping:
+                    break
+                self._cond.wait(deadline - now)
+            if sandbox is None:
+                state.busy += 1  # the caller's cold start counts as demand
+                state.note_demand(time.monotonic())
+                self._cond.notify_all()
+        self._changed()
+        return sandbox
+
+    def will_reuse(self, sandbox):
+        """Whether `sandbox` may serve another job after the one it is about to run."""
+        return sandbox.jobs + 1 < self.max_jobs and time.monotonic() - sandbox.created < self.max_age
+
+    def give_back(self, language, memory_mb, sandbox, clean):
+        """After a job: a sandbox that ran it cleanly and was told to reset is reused, any other removed.
+
+        Every take() is matched by one give_back(), with sandbox None when the
+        caller's own start failed.
+        """
+        with self._cond:
+            state = self._state(language, memory_mb)
+            state.busy -= 1
+            recycle = clean and sandbox is not None and not self._stopping
+            if recycle:
+                state.resetting += 1
+            self._cond.notify_all()
+        if recycle:
+            self._recycle.put((language, memory_mb, sandbox))
+        elif sandbox is not None:
+            self._retire(sandbox, "anomaly or limits")
+
+    def idle(self, language=None):
+        with self._cond:
+            return sum(len(s.idle) for (lang, _), s in self._keys.items() if language in (None, lang))
+
+    def snapshot(self):
+        """{(language, memory_mb): {idle, busy, resetting, starting, target}} for tests and /health."""
+        now = time.monotonic()
+        with self._cond:
+            return {key: {"idle": len(s.idle), "busy": s.busy, "resetting": s.resetting, "starting": s.starting,
+                          "target": s.target(now, self.DEMAND_WINDOW_S)} for key, s in self._keys.items()}
+
+    def last_error(self):
+        return next((s.last_error for s in self._keys.values() if s.last_error), None)
+
+    # -- background work -----------------------------------------------------
+
+    def _state(self, language, memory_mb):
+        state = self._keys.get((language, memory_mb))
+        if state is None:
+            state = self._keys[(language, memory_mb)] = _Key(0)
+        return state
+
+    def _expired(self, sandbox, now):
+        return now - sandbox.created >= self.max_age
+
+    def _retire(self, sandbox, reason):
+        log.debug("retiring sandbox %s: %s", getattr(sandbox, "id", "?")[:12], reason)
+        if self.observer is not None and hasattr(self.observer, "sandbox_retired"):
+            try:
+                self.observer.sandbox_retired(sandbox.spec.language, reason)
+            except Exception:
+                log.exception("observer failed")
+        self.remover.submit(sandbox)
+
+    def _recycle_loop(self):
+        while True:
+            item = self._recycle.get()
+            if item is None:
+                return
+            language, memory_mb, sandbox = item
+            try:
+                ok = sandbox.await_reset(self.RESET_TIMEOUT_S)
+            except Exception:
+                log.exception("waiting for a sandbox reset failed")
+                ok = False
+            with self._cond:
+                state = self._state(language, memory_mb)
+                state.resetting -= 1
+                keep = ok and not self._stopping
+                if keep:
+                    state.idle.append(sandbox)
+                self._cond.notify_all()
+            if not keep:
+                self._retire(sandbox, "reset failed" if not ok else "stopping")
+            self._changed()
+
+    def _next_start(self):
+        """The key that most needs a sandbox started, or None; holds the lock."""
+        now = time.monotonic()
+        total = sum(s.total() for s in self._keys.values())
+        if total >= self.max_sandboxes:
+            return None
+        best, best_gap = None, 0
+        for key, state in self._keys.items():
+            gap = state.target(now, self.DEMAND_WINDOW_S) - state.total()
+            if gap > best_gap:
+                best, best_gap = key, gap
+        return best
+
+    def _sweep(self):
+        """Remove idle sandboxes past their age or beyond their key's target; holds the lock."""
+        now = time.monotonic()
+        out = []
+        for state in self._keys.values():
+            for sandbox in [s for s in state.idle if self._expired(s, now)]:
+                state.idle.remove(sandbox)
+                out.append((sandbox, "max age"))
+            while state.idle and state.total() > state.target(now, self.DEMAND_WINDOW_S):
+                out.append((state.idle.popleft(), "surplus"))
+        return out
+
+    def _fill_loop(self):
+        backoff = 0.5
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopping:
+                        return
+                    retired = self._sweep()
+                    key = self._next_start()
+                    if key is not None or retired:
+                        break
+                    self._cond.wait(self.SWEEP_INTERVAL_S)
+                if key is not None:
+                    self._keys[key].starting += 1
+            for sandbox, reason in retired:
+                self._retire(sandbox, reason)
+            if retired:
+                self._changed()
+            if key is None:
+                continue
+            state = self._keys[key]
+            try:
+                sandbox = self.factory(*key)
+            except Exception as e:
+                if isinstance(e, SandboxUnavailable):
+                    log.warning("cannot warm a %s sandbox: %s", key[0], e)
+                else:
+                    log.exception("warming a %s sandbox failed", key[0])
+                with self._cond:
+                    state.starting -= 1
+                    state.last_error = str(e)
+                    self._cond.wait(backoff + random.uniform(0, backoff / 2))
+                backoff = min(backoff * 2, MAX_REFILL_BACKOFF_S)
+                continue
+            backoff = 0.5
+            with self._cond:
+                state.starting -= 1
+                state.last_error = None
+                if self._stopping:
+                    self.remover.submit(sandbox)
+                    return
+                state.idle.append(sandbox)
+                self._cond.notify_all()
+            self._changed()
+
+    def _changed(self):
+        if self.observer is None:
+            return
+        with self._cond:
+            sizes = collections.Counter()
+            for (language, _), state in self._keys.items():
+                sizes[language] += len(state.idle)
+        for language, size in sizes.items():
+            try:
+                self.observer.pool_size(language, size)
+            except Exception:
+                log.exception("pool change hook failed")

@@ -1,4 +1,4 @@
-"""One hardened container for one job: create, start, talk over stdin/stdout, remove.
+"""One hardened container: create, start, run jobs over stdin/stdout one at a time, remove.
 
 Code, inputs and results cross only the container's attached stdin and
 stdout; the host never opens, writes or copies a file inside a sandbox, and
@@ -64,6 +64,13 @@ class Outcome:
     protocol_error: str = None  # how the report broke the protocol, when failure == "protocol"
     exit_code: int = None
     stderr: str = ""  # the runner's own stderr tail, for operators' logs
+
+    @property
+    def clean(self):
+        """The run ended as the protocol says and nothing in it was killed: the sandbox may be reset and reused."""
+        if self.failure is not None or not (self.done or self.compile_error is not None):
+            return False
+        return not any(r.get("timedOut") or r.get("oom") for r in self.records)
 
 
 def owner_host():
@@ -193,7 +200,7 @@ class _Stream:
 
 
 class Sandbox:
-    """A started container whose runner is waiting for its one job."""
+    """A started container whose runner is waiting for a job."""
 
     def __init__(self, client, container, sock, spec, started_ms):
         self.client = client
@@ -203,6 +210,8 @@ class Sandbox:
         self.memory_mb = spec.memory_mb
         self.start_ms = started_ms
         self.stream = _Stream(sock)
+        self.created = time.monotonic()
+        self.jobs = 0  # jobs sent to it
 
     @property
     def id(self):
@@ -237,24 +246,13 @@ class Sandbox:
             _remove_quietly(container)
             raise
 
-    def set_memory_limit(self, memory_mb):
-        """Fit a warm container to the job's memory limit (memory + swap, so no swap).
-
-        Returns False when Docker refuses; the caller then starts a sandbox
-        created with that limit.
-        """
-        if memory_mb == self.memory_mb:
-            return True
-        mem = "%dm" % memory_mb
+    def await_reset(self, timeout):
+        """After a clean job with `reuse`: True once the runner reports its reset verified (ready again)."""
         try:
-            # runc orders the memory and memory+swap writes itself.
-            self.container.update(mem_limit=mem, memswap_limit=mem)
-        except (docker.errors.DockerException, OSError) as e:
-            # Typically: the limit is below what the idle sandbox already uses.
-            log.info("cannot fit a warm sandbox to %d MB: %s", memory_mb, e)
+            line = self.stream.next_line(time.monotonic() + timeout)
+            return line is not None and json.loads(line).get("event") == "ready"
+        except (ValueError, OverflowError, RecursionError, AttributeError):
             return False
-        self.memory_mb = memory_mb
-        return True
 
     def run(self, request, deadline, max_message_bytes, tick=None):
         """Send the job; collect its report until complete, the deadline, or the container's end.
@@ -263,6 +261,7 @@ class Sandbox:
         (the job is not to blame and may run again).
         """
         outcome = Outcome()
+        self.jobs += 1
         report = Report(len(request["tests"]))
         self.stream.lines.max_line = max_message_bytes
         data = (json.dumps(request, ensure_ascii=True) + "\n").encode("ascii")

@@ -18,20 +18,29 @@ checks before the runner says it is ready:
     a node worker's reply counts only when it carries the nonce of the call
     it answers, so nothing written ahead of a call can stand for it.
 
-Protocol (one job per container):
-  runner -> host  {"event": "ready"}                          once warm
+Protocol (a container serves jobs one at a time, one language):
+  runner -> host  {"event": "ready"}                          once warm, and
+                  again after every verified reset
   host -> runner  one JSON line: {mode, entryPoint, code, tests, timeLimitMs,
-                  maxOutputBytes, maxResultBytes}
-  runner -> host  {"event": "compile_error", "message"} and stop, or
+                  maxOutputBytes, maxResultBytes, reuse}
+  runner -> host  {"event": "accepted"}, then
+                  {"event": "compile_error", "message"} and stop, or
                   {"event": "test", "index", ...} per test, then
                   {"event": "done"}
+  With `reuse` the runner then resets the sandbox (see `reset_sandbox`) and
+  says ready again; a reset that does not verify ends the container.
 
-Each test runs in a fresh process (Python: a fork of this runner, which is
-cheap; JavaScript stdio: a pre-started node process). JavaScript function
-mode runs all tests in one pre-started node worker, one fresh module instance
-per test, because node starts too slowly to pay that cost per test; a worker
-that times out or dies is replaced for the remaining tests. No spare node is
-started while a test runs: it would spend the job's memory.
+A job must see nothing of an earlier one, including in memory: no test
+process is ever forked from this runner, whose heap has held every job's
+data. Python tests are forked from the *template*, a process forked from the
+runner before the first job, which only ever receives descriptors (never job
+data) and clones each test as a child of PID 1 (CLONE_PARENT), so the runner
+still waits for it and measures it. A test reads its own code and input from
+a pipe. JavaScript runs in node processes exec'd fresh for each job (stdio:
+for each test); function mode runs a job's tests in one worker, one fresh
+module instance per test, because node starts too slowly to pay that cost per
+test; a worker that times out or dies is replaced for the remaining tests. No
+spare node is started while a test runs: it would spend the job's memory.
 
 This file uses only the standard library and must stay importable by the
 Python in both images.
@@ -46,6 +55,9 @@ import resource
 import secrets
 import select
 import signal
+import socket
+import stat
+import struct
 import sys
 import time
 import traceback
@@ -445,49 +457,48 @@ class Runner:
 
 
 class PythonRunner(Runner):
-    """Each test is a fork of this runner: a fresh interpreter state in ~1 ms."""
+    """Each test is a clone of the template: a fresh interpreter in ~1 ms that never held another job."""
+
+    def __init__(self, job, template):
+        super().__init__(job)
+        self.template = template
 
     def run(self):
+        # Compiled here only to report syntax errors once; each test compiles its own copy.
         try:
-            code_obj = compile(self.code, PY_FILENAME, "exec", dont_inherit=True)
+            compile(self.code, PY_FILENAME, "exec", dont_inherit=True)
         except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as e:
             emit({"event": "compile_error", "message": format_syntax_error(e)})
             return
         for index, test_input in enumerate(self.job["tests"]):
-            emit(self.run_test(index, code_obj, test_input))
+            emit(self.run_test(index, test_input))
         emit({"event": "done"})
 
-    def run_test(self, index, code_obj, test_input):
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        res_r, res_w = os.pipe()
+    def run_test(self, index, test_input):
+        spec = json.dumps({"code": self.code, "input": test_input, "mode": self.mode, "entryPoint": self.entry,
+                           "timeLimitMs": self.job["timeLimitMs"], "maxResultBytes": self.max_result},
+                          ensure_ascii=True).encode("ascii")
+        pipes = [os.pipe() for _ in range(5)]  # stdin, stdout, stderr, result, spec
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (res_r, res_w), (spec_r, spec_w) = pipes
         oom_before = read_oom_kills()
         started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the submission's process
-            try:
-                os.dup2(in_r, 0)
-                os.dup2(out_w, 1)
-                os.dup2(err_w, 2)
-                os.dup2(res_w, 3)
-                close_other_fds(3)
-                python_child(self, code_obj, test_input)
-            finally:
-                os._exit(70)
-        close_quietly(in_r, out_w, err_w, res_w)
+        pid = self.template.spawn([in_r, out_w, err_w, res_w, spec_r])
+        close_quietly(in_r, out_w, err_w, res_w, spec_r)
+        if pid is None:
+            close_quietly(in_w, out_r, err_r, res_r, spec_w)
+            return internal_record(index, "could not start the test process")
         child = Child(pid, in_w, out_r, err_r, res_r)
         out = Capture(out_r, self.stdout_cap)
         err = Capture(err_r, self.max_output)
         results = LineReader(res_r, self.max_result + 4096)
         stdin_data = test_input.encode("utf-8") if self.mode == "stdio" else b""
         deadline = started + self.time_limit
-        timed_out = self.pump(child, (out, err), results, [(in_w, stdin_data)], deadline, child.poll)
+        timed_out = self.pump(child, (out, err), results, [(in_w, stdin_data), (spec_w, spec)], deadline, child.poll)
         ended = time.monotonic()
         if timed_out:
             child.kill()
         child.wait()
-        if kill_strays(()) and not timed_out:
+        if kill_strays({self.template.pid}) and not timed_out:
             # Processes the test left behind ran (and could write results)
             # until now: the test's time runs until they are gone.
             ended = time.monotonic()
@@ -510,8 +521,18 @@ def short_error(e):
     return text[:1000]
 
 
+class TestSpec:
+    """What one Python test process is told, read from its own spec pipe."""
+
+    def __init__(self, spec):
+        self.mode = spec["mode"]
+        self.entry = spec["entryPoint"]
+        self.time_limit = spec["timeLimitMs"] / 1000.0
+        self.max_result = int(spec["maxResultBytes"])
+
+
 def python_child(runner, code_obj, test_input):
-    """Runs in the forked child with fds 0-3 in place; never returns."""
+    """Runs in the test process with fds 0-3 in place; never returns."""
     reset_child_signals()
     limit = int(runner.time_limit) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
@@ -870,6 +891,382 @@ def reap_any():
             return
 
 
+# -- the template: where Python tests come from ------------------------------
+
+CLONE_PARENT = 0x8000
+SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine)
+SYS_IOPRIO = {"x86_64": (251, 252), "aarch64": (30, 31)}.get(os.uname().machine)  # (set, get)
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
+
+
+def clone_as_sibling():
+    """fork(), but the child's parent is PID 1: the runner waits for it and reads its rusage.
+
+    Python's own before/after-fork steps run around the raw clone, as in os.fork().
+    """
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()
+    pid = LIBC.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_long(CLONE_PARENT | signal.SIGCHLD),
+                       ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, "clone failed")
+    return pid
+
+
+def undumpable(pid):
+    """The kernel hands an undumpable process's /proc files to root."""
+    try:
+        return os.stat("/proc/%d/status" % pid).st_uid == 0
+    except OSError:
+        return False
+
+
+def template_main(fd):
+    """The template's loop: one test process per descriptor set PID 1 sends. Never returns.
+
+    It receives descriptors and nothing else, so no test forked from it can
+    inherit another job's code, inputs or outputs.
+    """
+    if LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:  # exec'd replacements start dumpable
+        os._exit(78)
+    sock = socket.socket(fileno=fd)
+    warm_up()
+    sock.send(b"R")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 16, 8)
+        except OSError:
+            os._exit(0)
+        if not message or len(fds) != 5:
+            os._exit(0)
+        try:
+            pid = clone_as_sibling()
+        except OSError:
+            pid = -1
+        if pid == 0:
+            test_process(fds)
+        close_quietly(*fds)
+        try:
+            sock.send(struct.pack("=q", pid))
+        except OSError:
+            os._exit(0)
+
+
+def warm_up():
+    """Do once here what every test does first (parse a spec, compile, run, encode), so each clone
+    inherits it done instead of paying for it in copied pages; then freeze the heap so the clones'
+    garbage collections leave it alone."""
+    import gc
+    spec = json.loads(json.dumps({"code": "def solution(n):\n    return [n, str(n)]\n", "input": "1"}))
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    exec(compile(spec["code"], PY_FILENAME, "exec", dont_inherit=True), namespace)
+    json.dumps(namespace["solution"](*json.loads("[" + spec["input"] + "]")), separators=(",", ":"),
+               ensure_ascii=False, allow_nan=False)
+    io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    gc.collect()
+    gc.freeze()
+
+
+def test_process(fds):
+    """A Python test: place its pipes at fds 0-4, read its spec from 4, run the submission. Never returns."""
+    try:
+        parked = [os.dup(fd) for fd in fds]
+        for target, fd in enumerate(parked):
+            os.dup2(fd, target)
+        close_other_fds(4)
+        chunks = []
+        while True:
+            data = os.read(4, READ_CHUNK)
+            if not data:
+                break
+            chunks.append(data)
+        os.close(4)
+        spec = json.loads(b"".join(chunks))
+        code_obj = compile(spec["code"], PY_FILENAME, "exec", dont_inherit=True)
+        python_child(TestSpec(spec), code_obj, spec["input"])
+    finally:
+        os._exit(70)
+
+
+class Template:
+    """PID 1's handle on the template process."""
+
+    READY_TIMEOUT = 20.0
+    SPAWN_TIMEOUT = 5.0
+
+    def __init__(self):
+        self.pid = None
+        self.sock = None
+        self.inodes = set()  # the socket pairs': the only unix sockets a clean sandbox holds
+        self.replaced = False
+
+    def start(self, fresh):
+        """Start the template: forked before the first job, exec'd anew once this runner has held job data."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.inodes |= {os.fstat(ours.fileno()).st_ino, os.fstat(theirs.fileno()).st_ino}
+        pid = os.fork()
+        if pid == 0:
+            try:
+                parked = os.dup(theirs.fileno())
+                null = os.open("/dev/null", os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)  # never the report channel
+                os.dup2(parked, 3)
+                close_other_fds(3)
+                if fresh:
+                    os.execv(sys.executable, [sys.executable, "-I", "-S", os.path.abspath(__file__), "template"])
+                template_main(3)
+            finally:
+                os._exit(70)
+        theirs.close()
+        self.pid, self.sock = pid, ours
+        ready, _, _ = select.select([ours], [], [], self.READY_TIMEOUT)
+        try:
+            hello = ours.recv(1) if ready else b""
+        except OSError:
+            hello = b""
+        if hello != b"R" or not undumpable(pid):
+            self.stop()
+            return False
+        return True
+
+    def spawn(self, fds):
+        """A new test process's pid, or None. A template the submission killed or stopped is replaced."""
+        for _ in range(2):
+            if self.pid is not None:
+                pid = self._request(fds)
+                if pid is not None:
+                    return pid
+                self.stop()
+            self.replaced = True
+            if not self.start(fresh=True):
+                return None
+        return None
+
+    def _request(self, fds):
+        try:
+            os.kill(self.pid, signal.SIGCONT)  # an earlier test may have stopped it
+            socket.send_fds(self.sock, [b"S"], fds)
+            ready, _, _ = select.select([self.sock], [], [], self.SPAWN_TIMEOUT)
+            data = self.sock.recv(8) if ready else b""
+        except OSError:
+            return None
+        if len(data) != 8:
+            return None
+        pid = struct.unpack("=q", data)[0]
+        return pid if pid > 0 else None
+
+    def stop(self):
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+        if self.sock is not None:
+            self.sock.close()
+        self.pid = self.sock = None
+
+
+# -- the reset between jobs --------------------------------------------------
+#
+# Everything a job can leave behind: processes, files in the writable
+# mounts, SysV and POSIX IPC objects, unix sockets, memory, and the
+# per-process attributes a same-uid process may set on another (rlimits via
+# prlimit, nice, scheduling policy, CPU affinity, I/O priority), which would
+# otherwise reach the next job's processes. Undone, then verified; anything
+# that does not verify ends the container.
+
+SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
+IPC_RMID = 0
+MEMORY_SLACK = 16 * 1024 * 1024
+RLIMITS = sorted({v for k, v in vars(resource).items() if k.startswith("RLIMIT_")})
+
+
+def ioprio(pid, value=None):
+    if SYS_IOPRIO is None:
+        return None
+    if value is None:
+        return LIBC.syscall(ctypes.c_long(SYS_IOPRIO[1]), ctypes.c_long(1), ctypes.c_long(pid))
+    return LIBC.syscall(ctypes.c_long(SYS_IOPRIO[0]), ctypes.c_long(1), ctypes.c_long(pid), ctypes.c_long(value))
+
+
+def process_state(pid):
+    """What another same-uid process could have changed about `pid`."""
+    try:
+        return {"rlimits": [resource.prlimit(pid, r) for r in RLIMITS],
+                "nice": os.getpriority(os.PRIO_PROCESS, pid),
+                "policy": os.sched_getscheduler(pid),
+                "affinity": sorted(os.sched_getaffinity(pid)),
+                "ioprio": ioprio(pid)}
+    except OSError:
+        return None
+
+
+def restore_process_state(pid, want):
+    """Put back what can be put back; what cannot (a lowered hard limit, a raised nice) fails the check."""
+    have = process_state(pid)
+    if have is None or want is None:
+        return
+    for r, now, then in zip(RLIMITS, have["rlimits"], want["rlimits"]):
+        if now != then:
+            try:
+                resource.prlimit(pid, r, then)
+            except (OSError, ValueError):
+                pass
+    steps = (("policy", lambda: os.sched_setscheduler(pid, want["policy"], os.sched_param(0))),
+             ("nice", lambda: os.setpriority(os.PRIO_PROCESS, pid, want["nice"])),
+             ("affinity", lambda: os.sched_setaffinity(pid, want["affinity"])),
+             ("ioprio", lambda: ioprio(pid, want["ioprio"])))
+    for name, put_back in steps:
+        if have[name] != want[name]:
+            try:
+                put_back()
+            except OSError:
+                pass
+
+
+class Baseline:
+    """The sandbox as it was before its first job, to verify each reset against."""
+
+    def __init__(self, pids):
+        self.states = {pid: process_state(pid) for pid in pids}
+        self.memory = memory_in_use()
+
+
+def memory_in_use():
+    """Unreclaimable memory of the sandbox's cgroup (anonymous + tmpfs/shm), bytes."""
+    for path, keys in (("/sys/fs/cgroup/memory.stat", ("anon", "shmem")),
+                       ("/sys/fs/cgroup/memory/memory.stat", ("rss", "shmem"))):
+        try:
+            with open(path) as f:
+                values = dict(line.split(None, 1) for line in f if " " in line)
+            return sum(int(values.get(key, 0)) for key in keys)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def remove_tree(top):
+    """Remove everything below `top`, iteratively (a job may nest directories deeply)."""
+    stack = [(os.path.join(top, name), False) for name in os.listdir(top)]
+    while stack:
+        path, emptied = stack.pop()
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        elif emptied:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        else:
+            try:
+                os.chmod(path, 0o700)  # a job may have locked its own directories
+                names = os.listdir(path)
+            except OSError:
+                names = []
+            stack.append((path, True))
+            stack.extend((os.path.join(path, name), False) for name in names)
+
+
+def sysv_ids(kind):
+    """Ids of the SysV IPC objects of `kind` (shm, sem, msg) in this IPC namespace."""
+    try:
+        with open("/proc/sysvipc/" + kind) as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return []
+    return [int(fields[1]) for fields in (line.split() for line in lines) if len(fields) > 1 and fields[1].isdigit()]
+
+
+def remove_sysv_ipc():
+    for shmid in sysv_ids("shm"):
+        LIBC.shmctl(shmid, IPC_RMID, None)
+    for semid in sysv_ids("sem"):
+        LIBC.semctl(semid, 0, IPC_RMID)
+    for msqid in sysv_ids("msg"):
+        LIBC.msgctl(msqid, IPC_RMID, None)
+
+
+def unix_socket_inodes():
+    try:
+        with open("/proc/net/unix") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    return {int(fields[6]) for fields in (line.split() for line in lines) if len(fields) > 6 and fields[6].isdigit()}
+
+
+def other_processes(keep):
+    me = os.getpid()
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in (1, me) and int(n) not in keep]
+
+
+def reset_sandbox(keep, baseline, own_sockets):
+    """Undo what the last job left; None once the sandbox verifies clean, else what is wrong."""
+    kill_strays(keep)
+    for top in SCRATCH_DIRS:
+        try:
+            remove_tree(top)
+        except OSError:
+            pass
+    remove_sysv_ipc()
+    for pid, state in baseline.states.items():
+        restore_process_state(pid, state)
+    return verify_clean(keep, baseline, own_sockets)
+
+
+def verify_clean(keep, baseline, own_sockets):
+    problems = []
+    deadline = time.monotonic() + 0.5
+    while True:
+        reap_any()
+        left = other_processes(keep)
+        sockets = unix_socket_inodes()
+        strays = None if sockets is None else sockets - own_sockets
+        # Closing descriptors of dead processes can lag their exit a little.
+        if (not left and strays == set()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.005)
+    if left:
+        problems.append("%d processes left" % len(left))
+    if strays is None:
+        problems.append("cannot list unix sockets")
+    elif strays:
+        problems.append("%d unix sockets left" % len(strays))
+    for top in SCRATCH_DIRS:
+        try:
+            if os.listdir(top):
+                problems.append("files left in %s" % top)
+        except OSError:
+            problems.append("cannot list %s" % top)
+    for kind in ("shm", "sem", "msg"):
+        if sysv_ids(kind):
+            problems.append("SysV %s objects left" % kind)
+    memory = memory_in_use()
+    if memory is None or baseline.memory is None:
+        problems.append("cannot read the sandbox's memory use")
+    elif memory > baseline.memory + MEMORY_SLACK:
+        problems.append("memory in use %d KiB above idle" % ((memory - baseline.memory) // 1024))
+    for pid, state in baseline.states.items():
+        if state is None or process_state(pid) != state:
+            problems.append("process %d's limits or scheduling changed" % pid)
+    return "; ".join(problems) or None
+
+
 WAKEUP_R = WAKEUP_W = -1
 
 
@@ -881,8 +1278,28 @@ def drain_wakeup():
         pass
 
 
+def start_spares(count):
+    """Fresh node workers for the next job: forked and exec'd at once, so none holds an earlier job."""
+    spares = [c for c in (spawn_node_worker(wait_ready=False) for _ in range(max(count, 1))) if c is not None]
+    ready = []
+    for child in spares:
+        if await_ready(child, time.monotonic() + WORKER_READY_TIMEOUT):
+            ready.append(child)
+        else:
+            child.kill()
+            child.wait()
+            child.close()
+    return ready
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd")) - 1  # less the one listdir held
+
+
 def main():
     global WAKEUP_R, WAKEUP_W
+    if LANGUAGE == "template":  # a replacement template, exec'd by the runner with its socket on fd 3
+        template_main(3)
     # Set once here and inherited by every fork (the write costs ~1 ms per
     # process). The runner is small, so the OOM killer still picks the
     # submission; if it ever picks the runner, the host sees the sandbox
@@ -894,38 +1311,51 @@ def main():
     except HardeningFailed as e:
         sys.stderr.write("execd runner: %s\n" % e)
         return 78
+    template = None
+    if LANGUAGE != "javascript":
+        # Before any job data and before the wakeup fd: the template inherits neither.
+        template = Template()
+        if not template.start(fresh=False):
+            sys.stderr.write("execd runner: the test process template did not start\n")
+            return 78
     WAKEUP_R, WAKEUP_W = os.pipe()
     set_nonblocking(WAKEUP_R)
     set_nonblocking(WAKEUP_W)
     signal.set_wakeup_fd(WAKEUP_W)
     # A handler (not SIG_DFL) so SIGCHLD reaches the wakeup fd.
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-    spares = []
-    if LANGUAGE == "javascript":
-        for _ in range(max(PRESPAWN, 1)):
-            child = spawn_node_worker(wait_ready=False)
-            if child is not None:
-                spares.append(child)
-        ready = []
+    keep = {template.pid} if template else set()
+    baseline = Baseline([1] + sorted(keep))
+    own_sockets = set(template.inodes) if template else set()
+    idle_fds = open_fds()
+    stdin = sys.stdin.buffer
+    while True:
+        spares = start_spares(PRESPAWN) if LANGUAGE == "javascript" else []
+        emit({"event": "ready"})
+        line = stdin.readline()
+        if not line.strip():
+            return 0
+        job = json.loads(line)
+        emit({"event": "accepted"})
+        if LANGUAGE == "javascript":
+            runner = JavaScriptRunner(job, spares)
+            runner.run()
+            spares = runner.spares
+        else:
+            PythonRunner(job, template).run()
+        if not job.get("reuse"):
+            return 0
         for child in spares:
-            if await_ready(child, time.monotonic() + WORKER_READY_TIMEOUT):
-                ready.append(child)
-            else:
-                child.kill()
-                child.wait()
-                child.close()
-        spares = ready
-    emit({"event": "ready"})
-    line = sys.stdin.buffer.readline()
-    if not line.strip():
-        return 0
-    job = json.loads(line)
-    emit({"event": "accepted"})
-    if LANGUAGE == "javascript":
-        JavaScriptRunner(job, spares).run()
-    else:
-        PythonRunner(job).run()
-    return 0
+            child.close()
+        problem = reset_sandbox(keep, baseline, own_sockets)
+        if template is not None and template.replaced:
+            problem = "the test process template was killed during the job"
+        elif open_fds() != idle_fds:
+            problem = (problem + "; " if problem else "") + "the runner holds %d descriptors, not %d" % (
+                open_fds(), idle_fds)
+        if problem:
+            sys.stderr.write("execd runner: reset failed, retiring: %s\n" % problem)
+            return 75
 
 
 if __name__ == "__main__":

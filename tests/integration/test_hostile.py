@@ -187,7 +187,9 @@ def test_killing_pid_1_is_ignored(hostile):
 def test_killing_every_process_ends_the_job_cleanly(hostile):
     code = "import os, signal\ndef solution(n):\n    os.kill(-1, signal.SIGKILL)\n    return n\n"
     r = hostile(job(code, ["1", "2"]))
-    assert r["status"] == "completed" and r["verdict"] == "runtime_error"
+    # The test process itself survives kill(-1); so does the runner (PID 1).
+    # The template it killed is replaced by a fresh exec, so test 2 still runs.
+    assert r["status"] == "completed" and statuses(r)[1] == "passed", r
 
 
 def test_daemon_does_not_outlive_its_test(hostile):
@@ -209,7 +211,8 @@ def test_daemon_does_not_outlive_its_test(hostile):
             "    return others\n")
     r = hostile(job(code, ["0", "1"]))
     assert statuses(r) == ["passed", "passed"]
-    assert output_of(r, 1) == []
+    # Only the runner's test-process template remains (it serves every test).
+    assert len(output_of(r, 1)) == 1 and "/opt/execd/runner.py" in output_of(r, 1)[0], r
 
 
 def test_sigstop_self(hostile):
