@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Container reuse against a fresh container per job and the naive loop, in one invocation.
+
+  engine   - W1-W4 back to back (no pause, so pools never get to refill at
+             leisure) through an in-process Executor, p50/p95; W1 jobs/s
+             with 2 and 4 concurrent callers
+  http     - W1 back to back and with 2 and 4 callers through `execd serve`
+             (WORKERS=2), POST /api/execute
+  modes    - reuse (SANDBOX_MAX_JOBS=200) and fresh (SANDBOX_MAX_JOBS=1) in
+             the same run; naive = a container per test case, started, run
+             and removed in line (engine only)
+
+Usage: python3 bench/reuse_bench.py [--n 40] [--seconds 8]
+"""
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from engine_bench import WORKLOADS, bench_naive, check, pct, timed, wait_full  # noqa: E402
+import daemon_bench  # noqa: E402
+from execd.config import load_settings  # noqa: E402
+from execd.executor import Executor  # noqa: E402
+
+
+def back_to_back(call, n):
+    call()  # one unmeasured run: the pool learns the demand
+    samples = []
+    for _ in range(n):
+        ms, result = timed(call)
+        check(result, "bench")
+        samples.append(ms)
+    return samples
+
+
+def concurrent(call, callers, seconds):
+    done, errors = [], []
+    stop = time.monotonic() + seconds
+
+    def loop():
+        while time.monotonic() < stop:
+            ms, result = timed(call)
+            (done if result.get("verdict") == "pass" else errors).append(ms)
+
+    threads = [threading.Thread(target=loop) for _ in range(callers)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(done) / (time.monotonic() - t0), done, len(errors)
+
+
+def line(label, samples):
+    print("%-34s p50=%7.1f ms  p95=%7.1f ms  (n=%d)" % (label, pct(samples, 50), pct(samples, 95), len(samples)))
+
+
+def engine_figures(mode, max_jobs, n, seconds):
+    settings = dataclasses.replace(load_settings(None), sandbox_max_jobs=max_jobs)
+    with Executor(settings) as ex:
+        wait_full(ex)
+        for name in ("W1", "W2", "W3", "W4"):
+            line("engine %-6s %s back-to-back" % (mode, name), back_to_back(lambda: ex.execute(dict(WORKLOADS[name])), n))
+        for callers in (2, 4):
+            wait_full(ex)
+            rate, lat, errors = concurrent(lambda: ex.execute(dict(WORKLOADS["W1"])), callers, seconds)
+            print("engine %-6s W1 %d callers: %6.1f jobs/s  p50=%.1f ms p95=%.1f ms errors=%d"
+                  % (mode, callers, rate, pct(lat, 50), pct(lat, 95), errors))
+        if mode == "reuse":
+            for name in ("W1", "W2"):
+                wait_full(ex)
+                line("engine naive  %s" % name, bench_naive(ex, WORKLOADS[name], max(4, n // 8)))
+
+
+def http_figures(mode, max_jobs, n, seconds, tmp):
+    os.environ["SANDBOX_MAX_JOBS"] = str(max_jobs)
+    proc, port, _, _ = daemon_bench.start_daemon(2, tmp)
+    try:
+        def call():
+            daemon_bench.http_once(port)  # asserts a pass
+            return {"verdict": "pass"}
+        line("http   %-6s W1 back-to-back" % mode, back_to_back(call, n))
+        for callers in (2, 4):
+            rate, lat, errors = concurrent(call, callers, seconds)
+            print("http   %-6s W1 %d callers: %6.1f jobs/s  p50=%.1f ms p95=%.1f ms errors=%d"
+                  % (mode, callers, rate, pct(lat, 50), pct(lat, 95), errors))
+    finally:
+        daemon_bench.stop_daemon(proc) if hasattr(daemon_bench, "stop_daemon") else proc.terminate()
+        proc.wait(60)
+        os.environ.pop("SANDBOX_MAX_JOBS", None)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode, max_jobs in (("reuse", 200), ("fresh", 1)):
+            engine_figures(mode, max_jobs, args.n, args.seconds)
+            http_figures(mode, max_jobs, args.n, args.seconds, tmp)
+
+
+if __name__ == "__main__":
+    main()
