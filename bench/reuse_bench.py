@@ -6,6 +6,8 @@
              with 2 and 4 concurrent callers
   http     - W1 back to back and with 2 and 4 callers through `execd serve`
              (WORKERS=2), POST /api/execute
+  warm-up  - each back-to-back series starts with 20 unmeasured jobs and a
+             2 s pause, so it measures the steady state, not the pool growing
   modes    - reuse (SANDBOX_MAX_JOBS=200) and fresh (SANDBOX_MAX_JOBS=1) in
              the same run; naive = a container per test case, started, run
              and removed in line (engine only)
@@ -30,8 +32,12 @@ from execd.config import load_settings  # noqa: E402
 from execd.executor import Executor  # noqa: E402
 
 
-def back_to_back(call, n):
-    call()  # one unmeasured run: the pool learns the demand
+def back_to_back(call, n, warm_up=20):
+    # Unmeasured runs first: the pools learn the demand and grow (container
+    # starts compete for the CPU meanwhile), then settle; then n measured runs.
+    for _ in range(warm_up):
+        call()
+    time.sleep(2.0)
     samples = []
     for _ in range(n):
         ms, result = timed(call)
