@@ -103,14 +103,15 @@ def bench_naive(executor, workload, n):
     return samples
 
 
-def bench_sustained(executor, workload, callers, seconds):
+def run_concurrently(call, callers, seconds):
+    """`call()` from `callers` threads for `seconds`: (passing jobs/s, their latencies, failures)."""
     done = []
     errors = []
     stop = time.monotonic() + seconds
 
     def caller():
         while time.monotonic() < stop:
-            ms, result = timed(lambda: executor.execute(dict(workload)))
+            ms, result = timed(call)
             (done if result.get("verdict") == "pass" else errors).append(ms)
 
     threads = [threading.Thread(target=caller) for _ in range(callers)]
@@ -121,6 +122,10 @@ def bench_sustained(executor, workload, callers, seconds):
         t.join()
     elapsed = time.monotonic() - t0
     return len(done) / elapsed, done, len(errors)
+
+
+def bench_sustained(executor, workload, callers, seconds):
+    return run_concurrently(lambda: executor.execute(dict(workload)), callers, seconds)
 
 
 def idle_container_rss_mb(executor, language):

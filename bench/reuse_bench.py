@@ -19,14 +19,13 @@ import dataclasses
 import os
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engine_bench import WORKLOADS, bench_naive, check, pct, timed, wait_full  # noqa: E402
+from engine_bench import WORKLOADS, bench_naive, check, pct, run_concurrently, timed, wait_full  # noqa: E402
 import daemon_bench  # noqa: E402
 from execd.config import load_settings  # noqa: E402
 from execd.executor import Executor  # noqa: E402
@@ -46,24 +45,6 @@ def back_to_back(call, n, warm_up=20):
     return samples
 
 
-def concurrent(call, callers, seconds):
-    done, errors = [], []
-    stop = time.monotonic() + seconds
-
-    def loop():
-        while time.monotonic() < stop:
-            ms, result = timed(call)
-            (done if result.get("verdict") == "pass" else errors).append(ms)
-
-    threads = [threading.Thread(target=loop) for _ in range(callers)]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(done) / (time.monotonic() - t0), done, len(errors)
-
-
 def line(label, samples):
     print("%-34s p50=%7.1f ms  p95=%7.1f ms  (n=%d)" % (label, pct(samples, 50), pct(samples, 95), len(samples)))
 
@@ -76,7 +57,7 @@ def engine_figures(mode, max_jobs, n, seconds):
             line("engine %-6s %s back-to-back" % (mode, name), back_to_back(lambda: ex.execute(dict(WORKLOADS[name])), n))
         for callers in (2, 4):
             wait_full(ex)
-            rate, lat, errors = concurrent(lambda: ex.execute(dict(WORKLOADS["W1"])), callers, seconds)
+            rate, lat, errors = run_concurrently(lambda: ex.execute(dict(WORKLOADS["W1"])), callers, seconds)
             print("engine %-6s W1 %d callers: %6.1f jobs/s  p50=%.1f ms p95=%.1f ms errors=%d"
                   % (mode, callers, rate, pct(lat, 50), pct(lat, 95), errors))
         if mode == "reuse":
@@ -94,7 +75,7 @@ def http_figures(mode, max_jobs, n, seconds, tmp):
             return {"verdict": "pass"}
         line("http   %-6s W1 back-to-back" % mode, back_to_back(call, n))
         for callers in (2, 4):
-            rate, lat, errors = concurrent(call, callers, seconds)
+            rate, lat, errors = run_concurrently(call, callers, seconds)
             print("http   %-6s W1 %d callers: %6.1f jobs/s  p50=%.1f ms p95=%.1f ms errors=%d"
                   % (mode, callers, rate, pct(lat, 50), pct(lat, 95), errors))
     finally:

@@ -106,7 +106,6 @@ class _Key:
         self.resetting = 0
         self.starting = 0
         self.peaks = collections.deque()  # (second, most sandboxes busy or resetting in it)
-        self.last_error = None
 
     def in_use(self):
         return self.busy + self.resetting
@@ -253,9 +252,6 @@ class SandboxPool:
             return {key: {"idle": len(s.idle), "busy": s.busy, "resetting": s.resetting, "starting": s.starting,
                           "target": s.target(now, self.DEMAND_WINDOW_S)} for key, s in self._keys.items()}
 
-    def last_error(self):
-        return next((s.last_error for s in self._keys.values() if s.last_error), None)
-
     # -- background work -----------------------------------------------------
 
     def _state(self, language, memory_mb):
@@ -353,14 +349,12 @@ class SandboxPool:
                     log.exception("warming a %s sandbox failed", key[0])
                 with self._cond:
                     state.starting -= 1
-                    state.last_error = str(e)
                     self._cond.wait(backoff + random.uniform(0, backoff / 2))
                 backoff = min(backoff * 2, MAX_REFILL_BACKOFF_S)
                 continue
             backoff = 0.5
             with self._cond:
                 state.starting -= 1
-                state.last_error = None
                 if self._stopping:
                     self.remover.submit(sandbox)
                     return
