@@ -6,6 +6,8 @@
              with 2 and 4 concurrent callers
   http     - W1 back to back and with 2 and 4 callers through `execd serve`
              (WORKERS=2), POST /api/execute
+  amqp     - the same through the same daemon as RPCs over RabbitMQ
+             (reply_to + correlation_id, one connection per caller)
   warm-up  - each back-to-back series starts with 20 unmeasured jobs and a
              2 s pause, so it measures the steady state, not the pool growing
   modes    - reuse (SANDBOX_MAX_JOBS=200) and fresh (SANDBOX_MAX_JOBS=1) in
@@ -19,6 +21,7 @@ import dataclasses
 import os
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -66,20 +69,30 @@ def engine_figures(mode, max_jobs, n, seconds):
                 line("engine naive  %s" % name, bench_naive(ex, WORKLOADS[name], max(4, n // 8)))
 
 
-def http_figures(mode, max_jobs, n, seconds, tmp):
+def daemon_figures(mode, max_jobs, n, seconds, tmp):
     os.environ["SANDBOX_MAX_JOBS"] = str(max_jobs)
-    proc, port, _, _ = daemon_bench.start_daemon(2, tmp)
+    proc, port, queue, _ = daemon_bench.start_daemon(2, tmp)
     try:
-        def call():
+        def http_call():
             daemon_bench.http_once(port)  # asserts a pass
             return {"verdict": "pass"}
-        line("http   %-6s W1 back-to-back" % mode, back_to_back(call, n))
-        for callers in (2, 4):
-            rate, lat, errors = run_concurrently(call, callers, seconds)
-            print("http   %-6s W1 %d callers: %6.1f jobs/s  p50=%.1f ms p95=%.1f ms errors=%d"
-                  % (mode, callers, rate, pct(lat, 50), pct(lat, 95), errors))
+
+        rpcs = threading.local()
+
+        def amqp_call():
+            if not hasattr(rpcs, "rpc"):  # pika connections are not thread-safe: one per caller
+                rpcs.rpc = daemon_bench.Rpc(queue)
+            rpcs.rpc.call(WORKLOADS["W1"])  # asserts a pass
+            return {"verdict": "pass"}
+
+        for via, call in (("http", http_call), ("amqp", amqp_call)):
+            line("%-6s %-6s W1 back-to-back" % (via, mode), back_to_back(call, n))
+            for callers in (2, 4):
+                rate, lat, errors = run_concurrently(call, callers, seconds)
+                print("%-6s %-6s W1 %d callers: %6.1f jobs/s  p50=%.1f ms p95=%.1f ms errors=%d"
+                      % (via, mode, callers, rate, pct(lat, 50), pct(lat, 95), errors))
     finally:
-        daemon_bench.stop_daemon(proc) if hasattr(daemon_bench, "stop_daemon") else proc.terminate()
+        proc.terminate()
         proc.wait(60)
         os.environ.pop("SANDBOX_MAX_JOBS", None)
 
@@ -92,7 +105,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for mode, max_jobs in (("reuse", 200), ("fresh", 1)):
             engine_figures(mode, max_jobs, args.n, args.seconds)
-            http_figures(mode, max_jobs, args.n, args.seconds, tmp)
+            daemon_figures(mode, max_jobs, args.n, args.seconds, tmp)
 
 
 if __name__ == "__main__":

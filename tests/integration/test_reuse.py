@@ -9,6 +9,7 @@ never holds the marker itself: its patterns spell it with a character class.
 import dataclasses
 import json
 import secrets
+import time
 
 import pytest
 
@@ -209,3 +210,24 @@ def test_a_job_never_runs_under_a_higher_memory_limit(one_sandbox):
     assert output(run(one_sandbox, "python", probe, memoryLimitMb=256)) == 256
     assert output(run(one_sandbox, "python", probe, memoryLimitMb=64)) == 64
     assert output(run(one_sandbox, "python", probe, memoryLimitMb=256)) == 256
+
+
+def test_a_protocol_failure_retires_the_container(one_sandbox, docker_client, monkeypatch):
+    """A report the host cannot accept (here: a line over the size it will read) kills and removes the
+    container; the next job runs in a fresh one."""
+    from execd.sandbox import Sandbox
+    probe = "def solution(n):\n    return " + CONTAINER_ID + "\n"
+    first = output(run(one_sandbox, "python", probe))
+    assert output(run(one_sandbox, "python", probe)) == first  # reused while clean
+    real_run = Sandbox.run
+    monkeypatch.setattr(Sandbox, "run", lambda self, request, deadline, max_bytes, tick=None:
+                        real_run(self, request, deadline, 64, tick))
+    broken = run(one_sandbox, "python", probe)
+    monkeypatch.setattr(Sandbox, "run", real_run)
+    assert broken["verdict"] == "runtime_error", broken
+    assert "no valid report" in broken["results"][0]["error"], broken
+    assert output(run(one_sandbox, "python", probe)) != first
+    deadline = time.monotonic() + 15
+    while docker_client.api.containers(all=True, filters={"id": first}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not docker_client.api.containers(all=True, filters={"id": first}), "the broken sandbox was not removed"
