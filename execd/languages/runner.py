@@ -52,7 +52,6 @@ import io
 import json
 import os
 import resource
-import secrets
 import select
 import signal
 import socket
@@ -649,7 +648,7 @@ class JavaScriptRunner(Runner):
                 worker.stdin_w = None
             lines = worker.lines
             lines.discard()  # whatever the worker wrote ahead of this call cannot answer it
-            nonce = secrets.token_hex(16)
+            nonce = os.urandom(16).hex()
             oom_before = read_oom_kills()
             reset_peak_rss(worker.pid)
             started = time.monotonic()
@@ -752,6 +751,9 @@ def answer_of(reply, nonce):
 
 
 def hmac_equal(a, b):
+    # Imported here, not at the top: secrets pulls in hashlib and OpenSSL
+    # (4 MB), which every Python test clone would copy (~0.25 ms a fork).
+    import secrets
     return isinstance(a, str) and secrets.compare_digest(a.encode(), b.encode())
 
 
