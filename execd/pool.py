@@ -221,7 +221,7 @@ class SandboxPool:
 
     def will_reuse(self, sandbox):
         """Whether `sandbox` may serve another job after the one it is about to run."""
-        return sandbox.jobs + 1 < self.max_jobs and time.monotonic() - sandbox.created < self.max_age
+        return sandbox.reusable and sandbox.jobs + 1 < self.max_jobs and time.monotonic() - sandbox.created < self.max_age
 
     def give_back(self, language, memory_mb, sandbox, clean):
         """After a job: a sandbox that ran it cleanly and was told to reset is reused, any other removed.

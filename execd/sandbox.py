@@ -33,6 +33,16 @@ LABEL_INSTANCE = "execd.instance"
 SANDBOX_UID = "10001:10001"
 STDOUT, STDERR = 1, 2
 STDERR_KEEP = 8192
+# Runtimes whose containers share the host's kernel. Any other (gVisor's
+# runsc, Kata) gives each sandbox a kernel of its own, whose threads the pids
+# cgroup counts too: there the process limit moves inside (RLIMIT_NPROC, per
+# sandbox on such a kernel) and the cgroup keeps a backstop with headroom.
+HOST_KERNEL_RUNTIMES = ("", "runc", "crun", "io.containerd.runc.v2")
+OWN_KERNEL_TASK_HEADROOM = 512
+
+
+def own_kernel(runtime):
+    return runtime not in HOST_KERNEL_RUNTIMES
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,12 @@ def container_options(spec):
     """docker create options: every limit is set here, before the container exists."""
     mem = "%dm" % spec.memory_mb
     fsize = spec.fsize_mb * 1024 * 1024
+    nproc, pids_limit = 0, spec.pids_limit
+    if own_kernel(spec.runtime):
+        nproc, pids_limit = spec.pids_limit, spec.pids_limit + OWN_KERNEL_TASK_HEADROOM
     options = dict(
         image=spec.image,
-        command=[str(spec.js_prestart)],
+        command=[str(spec.js_prestart), str(nproc)],
         name=NAME_PREFIX + spec.language + "-" + uuid.uuid4().hex[:12],
         stdin_open=True,
         tty=False,
@@ -110,7 +123,7 @@ def container_options(spec):
         ipc_mode="private",
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
-        pids_limit=spec.pids_limit,
+        pids_limit=pids_limit,
         mem_limit=mem,
         memswap_limit=mem,
         nano_cpus=int(spec.cpus * 1e9),
@@ -212,6 +225,7 @@ class Sandbox:
         self.stream = _Stream(sock)
         self.created = time.monotonic()
         self.jobs = 0  # jobs sent to it
+        self.reusable = False  # the runner can verify a reset here (its ready line says)
 
     @property
     def id(self):
@@ -235,8 +249,10 @@ class Sandbox:
             container.start()
             sandbox = cls(client, container, sock, spec, 0)
             line = sandbox.stream.next_line(time.monotonic() + ready_timeout)
-            if line is None or json.loads(line).get("event") != "ready":
+            ready = json.loads(line) if line is not None else None
+            if not isinstance(ready, dict) or ready.get("event") != "ready":
                 raise SandboxUnavailable("sandbox runner did not start: %s" % bytes(sandbox.stream.stderr[-500:]))
+            sandbox.reusable = ready.get("reusable") is True
             sandbox.start_ms = (time.monotonic() - t0) * 1000
             return sandbox
         except (docker.errors.DockerException, OSError, ValueError, OverflowError) as e:

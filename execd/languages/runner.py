@@ -19,8 +19,9 @@ checks before the runner says it is ready:
     it answers, so nothing written ahead of a call can stand for it.
 
 Protocol (a container serves jobs one at a time, one language):
-  runner -> host  {"event": "ready"}                          once warm, and
-                  again after every verified reset
+  runner -> host  {"event": "ready", "reusable"}              once warm, and
+                  again after every verified reset; reusable is false
+                  where the kernel hides what a reset must check (gVisor)
   host -> runner  one JSON line: {mode, entryPoint, code, tests, timeLimitMs,
                   maxOutputBytes, maxResultBytes, reuse}
   runner -> host  {"event": "accepted"}, then
@@ -68,6 +69,10 @@ import bisect, collections, functools, heapq, itertools, math, re, string  # noq
 
 LANGUAGE = sys.argv[1] if len(sys.argv) > 1 else "python"
 PRESPAWN = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+# Set by the host where the sandbox has a kernel of its own (gVisor): there
+# the pids cgroup also counts the runtime's own threads, so the sandbox's
+# process limit is RLIMIT_NPROC, which such a kernel counts per sandbox.
+NPROC_LIMIT = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap.js")
 PY_FILENAME = "solution.py"
 READ_CHUNK = 65536
@@ -921,6 +926,50 @@ def clone_as_sibling():
     return pid
 
 
+def fork_orphan():
+    """fork() twice, so the test is orphaned at once and PID 1 adopts it (and waits for it).
+
+    For kernels that ignore CLONE_PARENT (gVisor does); it costs one more fork.
+    """
+    r, w = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        pid = -1
+        try:
+            os.close(r)
+            pid = os.fork()
+            if pid == 0:
+                os.close(w)
+                return 0
+            os.write(w, struct.pack("=q", pid))
+        finally:
+            if pid != 0:
+                os._exit(0)
+    os.close(w)
+    try:
+        data = os.read(r, 8)
+    finally:
+        os.close(r)
+        os.waitpid(middle, 0)  # once it is gone, PID 1 has adopted the test
+    return struct.unpack("=q", data)[0] if len(data) == 8 else -1
+
+
+def clone_parent_works():
+    """Whether a CLONE_PARENT child is PID 1's (Linux) or, as under gVisor, still ours."""
+    r, w = os.pipe()
+    pid = clone_as_sibling()
+    if pid == 0:
+        os._exit(0)
+    os.close(w)
+    os.read(r, 1)  # EOF: the probe has exited
+    os.close(r)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        return True  # PID 1's child: PID 1 reaps it once the template says ready
+    return False
+
+
 def undumpable(pid):
     """The kernel hands an undumpable process's /proc files to root."""
     try:
@@ -938,6 +987,7 @@ def template_main(fd):
     if LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:  # exec'd replacements start dumpable
         os._exit(78)
     sock = socket.socket(fileno=fd)
+    spawn = clone_as_sibling if clone_parent_works() else fork_orphan
     warm_up()
     sock.send(b"R")
     while True:
@@ -948,7 +998,7 @@ def template_main(fd):
         if not message or len(fds) != 5:
             os._exit(0)
         try:
-            pid = clone_as_sibling()
+            pid = spawn()
         except OSError:
             pid = -1
         if pid == 0:
@@ -1033,6 +1083,7 @@ class Template:
             hello = ours.recv(1) if ready else b""
         except OSError:
             hello = b""
+        reap_any()  # the template's CLONE_PARENT probe
         if hello != b"R" or not undumpable(pid):
             self.stop()
             return False
@@ -1190,16 +1241,16 @@ def sysv_ids(kind):
         with open("/proc/sysvipc/" + kind) as f:
             lines = f.read().splitlines()[1:]
     except OSError:
-        return []
+        return None  # cannot tell (gVisor has no /proc/sysvipc)
     return [int(fields[1]) for fields in (line.split() for line in lines) if len(fields) > 1 and fields[1].isdigit()]
 
 
 def remove_sysv_ipc():
-    for shmid in sysv_ids("shm"):
+    for shmid in sysv_ids("shm") or ():
         LIBC.shmctl(shmid, IPC_RMID, None)
-    for semid in sysv_ids("sem"):
+    for semid in sysv_ids("sem") or ():
         LIBC.semctl(semid, 0, IPC_RMID)
-    for msqid in sysv_ids("msg"):
+    for msqid in sysv_ids("msg") or ():
         LIBC.msgctl(msqid, IPC_RMID, None)
 
 
@@ -1256,7 +1307,10 @@ def verify_clean(keep, baseline, own_sockets):
         except OSError:
             problems.append("cannot list %s" % top)
     for kind in ("shm", "sem", "msg"):
-        if sysv_ids(kind):
+        ids = sysv_ids(kind)
+        if ids is None:
+            problems.append("cannot list SysV %s objects" % kind)
+        elif ids:
             problems.append("SysV %s objects left" % kind)
     memory = memory_in_use()
     if memory is None or baseline.memory is None:
@@ -1270,6 +1324,20 @@ def verify_clean(keep, baseline, own_sockets):
 
 
 WAKEUP_R = WAKEUP_W = -1
+
+
+def why_reset_unverifiable():
+    """What this kernel does not let the runner enumerate, or None when every reset can be verified.
+
+    gVisor (as Debian packages it) has no /proc/sysvipc, no /dev/mqueue and
+    no memory cgroup inside the sandbox: a job's SysV or POSIX IPC objects
+    could outlive it unseen, so such a sandbox serves one job only.
+    """
+    missing = [what for what, ok in (
+        ("/proc/sysvipc", all(sysv_ids(kind) is not None for kind in ("shm", "sem", "msg"))),
+        ("/dev/mqueue", os.path.isdir("/dev/mqueue")),
+        ("the memory cgroup", memory_in_use() is not None)) if not ok]
+    return ", ".join(missing) or None
 
 
 def drain_wakeup():
@@ -1313,6 +1381,9 @@ def main():
     except HardeningFailed as e:
         sys.stderr.write("execd runner: %s\n" % e)
         return 78
+    if NPROC_LIMIT > 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))  # inherited by every process
+    unverifiable = why_reset_unverifiable()
     template = None
     if LANGUAGE != "javascript":
         # Before any job data and before the wakeup fd: the template inherits neither.
@@ -1333,7 +1404,7 @@ def main():
     stdin = sys.stdin.buffer
     while True:
         spares = start_spares(PRESPAWN) if LANGUAGE == "javascript" else []
-        emit({"event": "ready"})
+        emit({"event": "ready", "reusable": unverifiable is None})
         line = stdin.readline()
         if not line.strip():
             return 0
@@ -1345,7 +1416,7 @@ def main():
             spares = runner.spares
         else:
             PythonRunner(job, template).run()
-        if not job.get("reuse"):
+        if not job.get("reuse") or unverifiable:
             return 0
         for child in spares:
             child.close()
