@@ -105,9 +105,13 @@ def container_options(spec):
     """docker create options: every limit is set here, before the container exists."""
     mem = "%dm" % spec.memory_mb
     fsize = spec.fsize_mb * 1024 * 1024
-    nproc, pids_limit = 0, spec.pids_limit
+    nproc, pids_limit, user, caps = 0, spec.pids_limit, SANDBOX_UID, []
     if own_kernel(spec.runtime):
-        nproc, pids_limit = spec.pids_limit, spec.pids_limit + OWN_KERNEL_TASK_HEADROOM
+        # The runner is the sandbox kernel's root, with just what it needs to
+        # drop each submission process to SANDBOX_UID and to clean up after
+        # it (see runner.py); the host's kernel never sees that root.
+        nproc, pids_limit, user = spec.pids_limit, spec.pids_limit + OWN_KERNEL_TASK_HEADROOM, "0:0"
+        caps = ["SETUID", "SETGID", "KILL", "DAC_OVERRIDE", "FOWNER"]
     options = dict(
         image=spec.image,
         command=[str(spec.js_prestart), str(nproc)],
@@ -116,12 +120,13 @@ def container_options(spec):
         tty=False,
         detach=True,
         network_mode="none",
-        user=SANDBOX_UID,
+        user=user,
         read_only=True,
         tmpfs={"/tmp": "rw,nosuid,nodev,noexec,size=%dm,mode=1777" % spec.tmpfs_mb},
         shm_size=1024 * 1024,
         ipc_mode="private",
         cap_drop=["ALL"],
+        cap_add=caps or None,
         security_opt=["no-new-privileges"],
         pids_limit=pids_limit,
         mem_limit=mem,

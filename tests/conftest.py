@@ -19,12 +19,28 @@ def load_conformance():
     return [json.loads(line) for line in CONFORMANCE.read_text("utf-8").splitlines() if line.strip()]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--sandbox-runtime", default="",
+                     help="the Docker runtime the engine suites run under (e.g. runsc); default: Docker's")
+
+
 @pytest.fixture(scope="session")
-def settings():
+def sandbox_runtime(request):
+    return request.config.getoption("--sandbox-runtime")
+
+
+@pytest.fixture(scope="session")
+def settings(sandbox_runtime):
     from execd.config import load_settings
 
     # Defaults as the contract assumes them, whatever the developer's environment says.
-    return load_settings(None, environ={})
+    return load_settings(None, environ={"SANDBOX_RUNTIME": sandbox_runtime} if sandbox_runtime else {})
+
+
+@pytest.fixture(scope="session")
+def reuse_verifiable(sandbox_runtime):
+    """Whether sandboxes of this runtime can verify a reset and so serve more than one job."""
+    return sandbox_runtime in ("", "runc")
 
 
 @pytest.fixture(scope="session")

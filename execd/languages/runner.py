@@ -69,10 +69,15 @@ import bisect, collections, functools, heapq, itertools, math, re, string  # noq
 
 LANGUAGE = sys.argv[1] if len(sys.argv) > 1 else "python"
 PRESPAWN = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-# Set by the host where the sandbox has a kernel of its own (gVisor): there
+# Set by the host where the sandbox has a kernel of its own (gVisor). There
 # the pids cgroup also counts the runtime's own threads, so the sandbox's
-# process limit is RLIMIT_NPROC, which such a kernel counts per sandbox.
+# process limit is RLIMIT_NPROC, which such a kernel counts per sandbox; and
+# since such a kernel may not enforce what guards PID 1 on Linux (signals
+# from inside its namespace, undumpable /proc files), the runner and the
+# template run as the sandbox kernel's root and every submission process as
+# SANDBOX_UID: a plain uid boundary then guards the report channel.
 NPROC_LIMIT = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+SANDBOX_UID = SANDBOX_GID = 10001
 BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap.js")
 PY_FILENAME = "solution.py"
 READ_CHUNK = 65536
@@ -142,6 +147,10 @@ def harden():
     """
     if os.getpid() != 1:
         raise HardeningFailed("the runner must be PID 1 of its sandbox (no init process)")
+    if (os.getuid() == 0) != (NPROC_LIMIT > 0):
+        # Root only on a kernel of the sandbox's own, where the host asks for
+        # the uid split; on the host's kernel the runner is unprivileged.
+        raise HardeningFailed("the runner runs as uid %d, which this runtime does not call for" % os.getuid())
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 or libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise HardeningFailed("cannot make the runner undumpable")
@@ -157,6 +166,20 @@ def harden():
                 signal.signal(sig, signal.SIG_DFL)
         except (OSError, ValueError):
             pass
+
+
+def enter_sandbox_user():
+    """In a new submission process, before any of its code: drop to SANDBOX_UID (no capabilities
+    survive the change), under the per-sandbox process limit. Where the runner is not root it
+    is SANDBOX_UID already."""
+    if os.getuid() != 0:
+        return
+    os.setgroups([])
+    os.setgid(SANDBOX_GID)
+    os.setuid(SANDBOX_UID)
+    if os.getuid() != SANDBOX_UID or os.geteuid() != SANDBOX_UID:
+        os._exit(70)
+    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))
 
 
 def reset_child_signals():
@@ -808,6 +831,7 @@ def spawn_node_worker(wait_ready):
     pid = os.fork()
     if pid == 0:
         try:
+            enter_sandbox_user()
             reset_child_signals()
             os.setsid()
             os.dup2(in_r, 0)
@@ -1028,6 +1052,7 @@ def warm_up():
 def test_process(fds):
     """A Python test: place its pipes at fds 0-4, read its spec from 4, run the submission. Never returns."""
     try:
+        enter_sandbox_user()
         parked = [os.dup(fd) for fd in fds]
         for target, fd in enumerate(parked):
             os.dup2(fd, target)
@@ -1381,8 +1406,6 @@ def main():
     except HardeningFailed as e:
         sys.stderr.write("execd runner: %s\n" % e)
         return 78
-    if NPROC_LIMIT > 0:
-        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))  # inherited by every process
     unverifiable = why_reset_unverifiable()
     template = None
     if LANGUAGE != "javascript":
