@@ -30,6 +30,11 @@ class SandboxUnavailable(ExecdError):
     code = "sandbox_unavailable"
 
 
+class SandboxOutOfMemory(SandboxUnavailable):
+    """The sandbox ran out of memory before its runner was ready: the memory limit is too small
+    for the language's runtime (gVisor's kernel needs some of it too)."""
+
+
 class ConfigError(ExecdError):
     """A configuration value is missing or malformed; names the key and its source."""
 

@@ -16,9 +16,9 @@ import docker
 import docker.errors
 
 from execd import images, jobs, judge, languages
-from execd.errors import ExecdError, ImageError, JobError, SandboxUnavailable
+from execd.errors import ExecdError, ImageError, JobError, SandboxOutOfMemory, SandboxUnavailable
 from execd.pool import Remover, SandboxPool
-from execd.sandbox import Sandbox, SandboxSpec, reap_orphans
+from execd.sandbox import Outcome, Sandbox, SandboxSpec, reap_orphans
 
 log = logging.getLogger("execd.executor")
 
@@ -183,7 +183,13 @@ class Executor:
             outcome, clean = None, False
             try:
                 if sandbox is None:
-                    sandbox = self._start_sandbox(name, job.memory_limit_mb)
+                    try:
+                        sandbox = self._start_sandbox(name, job.memory_limit_mb)
+                    except SandboxOutOfMemory:
+                        # The job's own limit is too small for the language's
+                        # runtime: a memory verdict for the job, not an outage.
+                        outcome = Outcome(accepted=True, failure="oom")
+                        break
                 request["reuse"] = self.pool.will_reuse(sandbox)
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
                 clean = request["reuse"] and outcome.clean

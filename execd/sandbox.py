@@ -19,7 +19,7 @@ import docker
 import docker.errors
 from docker.types import LogConfig, Ulimit
 
-from execd.errors import SandboxUnavailable
+from execd.errors import SandboxOutOfMemory, SandboxUnavailable
 from execd.protocol import LineBuffer, ProtocolError, Report
 
 log = logging.getLogger("execd.sandbox")
@@ -256,10 +256,15 @@ class Sandbox:
             line = sandbox.stream.next_line(time.monotonic() + ready_timeout)
             ready = json.loads(line) if line is not None else None
             if not isinstance(ready, dict) or ready.get("event") != "ready":
+                if _oom_killed(container):
+                    raise SandboxOutOfMemory("the sandbox ran out of its %d MB before it was ready" % spec.memory_mb)
                 raise SandboxUnavailable("sandbox runner did not start: %s" % bytes(sandbox.stream.stderr[-500:]))
             sandbox.reusable = ready.get("reusable") is True
             sandbox.start_ms = (time.monotonic() - t0) * 1000
             return sandbox
+        except SandboxUnavailable:
+            _remove_quietly(container)
+            raise
         except (docker.errors.DockerException, OSError, ValueError, OverflowError) as e:
             _remove_quietly(container)
             raise SandboxUnavailable("cannot start a sandbox: %s" % e) from e
@@ -371,6 +376,15 @@ class Sandbox:
         except OSError:
             pass
         return _remove_quietly(self.container)
+
+
+def _oom_killed(container):
+    try:
+        container.wait(timeout=5)
+        container.reload()
+        return bool(container.attrs.get("State", {}).get("OOMKilled"))
+    except Exception:
+        return False
 
 
 def _remove_quietly(container):
