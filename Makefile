@@ -8,8 +8,13 @@ PYTHON ?= python3
 provision:
 	bash .ci/provision
 
+# The engine suites run a second time under gVisor, so neither runtime can rot.
+ENGINE_SUITES = tests/integration/test_conformance.py tests/integration/test_hostile.py \
+	tests/integration/test_forgery.py tests/integration/test_reuse.py tests/integration/test_engine_ops.py
+
 test: provision
 	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --sandbox-runtime=runsc $(ENGINE_SUITES)
 
 unit:
 	$(PYTHON) -m pytest -q tests/unit

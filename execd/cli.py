@@ -95,7 +95,60 @@ def cmd_config(args, settings):
         if name in SECRETS and value:
             value = "<set>"
         print("%-24s %-14r %s" % (name.upper(), value, descriptions[name]))
+    print("# sandbox runtime in force: %s" % runtime_in_force(settings))
     return EXIT_OK
+
+
+def runtime_in_force(settings):
+    """SANDBOX_RUNTIME, or the engine's default runtime when it is empty (asked of Docker if it answers)."""
+    if settings.sandbox_runtime:
+        return settings.sandbox_runtime
+    try:
+        from execd.executor import docker_client
+
+        return "%s (Docker's default)" % docker_client(settings).info().get("DefaultRuntime", "runc")
+    except Exception:
+        return "Docker's default (the engine did not answer)"
+
+
+def cmd_runtime(args, settings):
+    from execd import dockerhost
+
+    changed = dockerhost.register_runtime(args.name, args.path, args.arg or dockerhost.RUNSC_ARGS,
+                                          daemon_json=args.daemon_json)
+    print("%s: runtime %r %s" % (args.daemon_json, args.name, "registered" if changed else "already registered"))
+    if changed and not args.no_reload:
+        print("dockerd reloaded" if dockerhost.reload_dockerd() else "no dockerd running here: start it to apply")
+    return EXIT_OK
+
+
+def cmd_doctor(args, settings):
+    """Whether this host can run jobs as configured: engine, images, runtime, one job per language."""
+    from execd import images, languages
+    from execd.executor import Executor, docker_client
+
+    ok = True
+    client = docker_client(settings)
+    print("docker engine: %s" % client.version().get("Version", "?"))
+    runtime = runtime_in_force(settings)
+    if settings.sandbox_runtime and settings.sandbox_runtime not in (client.info().get("Runtimes") or {}):
+        print("runtime %s: NOT registered with Docker (see `execd runtime register`)" % settings.sandbox_runtime)
+        return EXIT_FAILURE
+    print("sandbox runtime: %s" % runtime)
+    missing = images.missing_images(client, settings.image_prefix)
+    if missing:
+        print("images: missing or stale: %s (run `execd images build`)" % ", ".join(sorted(missing.values())))
+        return EXIT_FAILURE
+    print("images: current")
+    with Executor(settings, client=client, warm=False) as executor:
+        for name in sorted(languages.LANGUAGES):
+            probe = languages.LANGUAGES[name].doctor_job()
+            result = executor.execute(probe)
+            verdict = result.get("verdict") or result.get("error", {}).get("message")
+            passed = result.get("verdict") == "pass"
+            ok = ok and passed
+            print("%-11s %s  (%s)" % (name, "ok" if passed else "FAILED", verdict))
+    return EXIT_OK if ok else EXIT_FAILURE
 
 
 def cmd_serve(args, settings):
@@ -178,6 +231,18 @@ def make_parser():
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)
+
+    rt = sub.add_parser("runtime", help="register a sandbox runtime (gVisor's runsc) with the Docker engine")
+    rt.add_argument("runtime_command", choices=("register",))
+    rt.add_argument("name", nargs="?", default="runsc")
+    rt.add_argument("--path", default="/usr/bin/runsc")
+    rt.add_argument("--arg", action="append", help="a runtimeArgs entry (repeat; default --network=none)")
+    rt.add_argument("--daemon-json", default="/etc/docker/daemon.json")
+    rt.add_argument("--no-reload", action="store_true", help="do not SIGHUP dockerd")
+    rt.set_defaults(func=cmd_runtime)
+
+    doctor = sub.add_parser("doctor", help="check that this host can run a job in every language as configured")
+    doctor.set_defaults(func=cmd_doctor)
 
     serve = sub.add_parser("serve", help="run the daemon: queue consumers, HTTP API, metrics")
     serve.set_defaults(func=cmd_serve)

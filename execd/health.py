@@ -62,6 +62,7 @@ class Health:
             "status": status,
             "version": __version__,
             "docker": "up" if self.docker_up else "down",
+            "sandboxRuntime": self.settings.sandbox_runtime or "default",
             "broker": "up" if self.broker_up else "down",
             "workers": workers,
             "checkedAt": round(self.checked_at, 3),

@@ -18,6 +18,7 @@ class Language:
     aliases: tuple
     identifier: str  # a valid entryPoint
     context_files: tuple  # files of the image's build context, relative to HERE
+    sample: str  # solution(n) = n * 2 in function mode: what `execd doctor` runs
 
     def context(self):
         """(name in the build context, path on disk) for every file of the image."""
@@ -25,6 +26,10 @@ class Language:
 
     def valid_entry_point(self, name):
         return bool(re.fullmatch(self.identifier, name))
+
+    def doctor_job(self):
+        return {"language": self.name, "code": self.sample,
+                "testCases": [{"input": "21", "expectedOutput": "42"}, {"input": "0", "expectedOutput": "0"}]}
 
     def describe(self):
         return {"name": self.name, "version": self.version, "aliases": list(self.aliases),
@@ -38,6 +43,7 @@ LANGUAGES = {
         aliases=("py", "python3", "py3"),
         identifier=r"[A-Za-z_][A-Za-z0-9_]{0,127}",
         context_files=("python/Dockerfile", "runner.py"),
+        sample="def solution(n):\n    return n * 2\n",
     ),
     "javascript": Language(
         name="javascript",
@@ -45,6 +51,7 @@ LANGUAGES = {
         aliases=("js", "node", "nodejs", "javascript18"),
         identifier=r"[A-Za-z_$][A-Za-z0-9_$]{0,127}",
         context_files=("javascript/Dockerfile", "runner.py", "bootstrap.js"),
+        sample="function solution(n) { return n * 2; }",
     ),
 }
 
