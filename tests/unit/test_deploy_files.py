@@ -14,6 +14,7 @@ from tests.conftest import unavailable
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S_VERSION = "1.32.0"
 OVERLAYS = ("base", "keda", "gvisor")
+CLUSTER_SCOPED = {"RuntimeClass"}
 
 
 def render(overlay):
@@ -65,7 +66,8 @@ def test_every_object_is_valid(overlay):
                 assert dig(doc, path), (doc["kind"], path)
             continue
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
-        assert doc["metadata"]["namespace"] == "execd"
+        if doc["kind"] not in CLUSTER_SCOPED:
+            assert doc["metadata"]["namespace"] == "execd"
 
 
 def test_base_objects_and_hpa_numbers():
@@ -113,6 +115,10 @@ def test_keda_replaces_the_hpa():
 def test_gvisor_sets_the_runtime():
     kinds = by_kind(render("gvisor"))
     assert kinds["ConfigMap"][0]["data"]["SANDBOX_RUNTIME"] == "runsc"
+    runtime_class = kinds["RuntimeClass"][0]
+    assert runtime_class["metadata"]["name"] == "gvisor" and runtime_class["handler"] == "runsc"
+    pod = kinds["Deployment"][0]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"]["execd.io/runtime"] == runtime_class["scheduling"]["nodeSelector"]["execd.io/runtime"]
 
 
 def test_compose_structure():
