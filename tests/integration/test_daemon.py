@@ -356,6 +356,7 @@ def test_health_and_metrics(daemon, amqp):
     status, body = daemon.get("/health")
     assert status == 200 and body["status"] == "ok"
     assert body["docker"] == "up" and body["broker"] == "up"
+    assert body["sandboxRuntime"] == (os.environ.get("SANDBOX_RUNTIME") or "default")
     assert body["workers"] == {"configured": 2, "live": 2, "ready": 2, "waitingEngine": 0}
     daemon.request("POST", "/api/execute", TRIVIAL)
     status, metrics = daemon.get("/metrics")

@@ -81,3 +81,16 @@ def test_job_memory_limit_below_idle_usage_is_a_memory_verdict(run_job):
     r = run_job({"language": "javascript", "code": "function solution(n) { return n; }",
                  "testCases": [{"input": "1", "expectedOutput": "1"}], "memoryLimitMb": 16})
     assert r["status"] == "completed" and r["verdict"] in ("memory_limit", "runtime_error"), r
+
+
+def test_doctor_runs_a_job_in_every_language_under_the_configured_runtime(docker_client, sandbox_runtime):
+    r = execd("doctor", env={"SANDBOX_RUNTIME": sandbox_runtime})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ("sandbox runtime: %s" % sandbox_runtime) in r.stdout if sandbox_runtime else "Docker's default" in r.stdout
+    for name in languages.LANGUAGES:
+        assert any(line.split()[:2] == [name, "ok"] for line in r.stdout.splitlines()), r.stdout
+
+
+def test_doctor_fails_for_a_runtime_docker_does_not_know(docker_client):
+    r = execd("doctor", env={"SANDBOX_RUNTIME": "no-such-runtime"})
+    assert r.returncode == 1 and "NOT registered" in r.stdout, r.stdout + r.stderr
