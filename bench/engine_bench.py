@@ -187,8 +187,7 @@ def main():
         print("idle warm container RSS: python %.1f MB, javascript %.1f MB; engine process RSS %.1f MB"
               % (py_rss, js_rss, engine_rss))
         figures.append({"idle_rss_mb": {"python": py_rss, "javascript": js_rss}, "engine_rss_mb": engine_rss})
-    cold_settings = load_settings(None, environ={"LOG_LEVEL": "warning", "POOL_SIZE_PYTHON": "0",
-                                                 "POOL_SIZE_JAVASCRIPT": "0"})
+    cold_settings = load_settings(None, environ={"LOG_LEVEL": "warning", "POOL_SIZES": "python=0,javascript=0"})
     with Executor(cold_settings, client=client) as cold_engine:
         cold = bench_engine(cold_engine, WORKLOADS["W1"], n_cold, warm=False)
         figures.append(row("W1", "cold", cold))

@@ -6,7 +6,7 @@
                   a sandbox is reset and reused; under runsc each job gets a
                   fresh one, since gVisor's kernel hides the IPC objects a
                   reset must check (see the README's security model)
-  cold          - W1 with no pool: a sandbox started for each job
+  cold          - W1 with no pool and SANDBOX_MAX_JOBS=1: a sandbox started for each job
   sustained     - W1 from 2 callers for --seconds (jobs/s)
 
 Prints p50/p95 per runtime and the runsc/runc ratio of the p50s.
@@ -55,7 +55,7 @@ def measure(runtime, n, seconds):
         wait_full(ex, timeout=120)
         rate, lat, errors = run_concurrently(lambda: ex.execute(dict(WORKLOADS["W1"])), 2, seconds)
         figures["sustained W1 2 callers"] = (rate, lat, errors)
-    with Executor(settings, warm=False) as ex:
+    with Executor(dataclasses.replace(settings, sandbox_max_jobs=1), warm=False) as ex:
         figures["cold W1"] = series(ex, WORKLOADS["W1"], max(5, n // 3), settle=False)
     return figures
 

@@ -28,8 +28,9 @@ class Settings:
     max_compare_bytes: int = _setting(1048576, "output captured for judging; longer output is cut and fails")
     max_job_time: float = _setting(60.0, "hard wall deadline of one whole sandbox run, seconds")
     min_memory: int = _setting(16, "smallest memoryLimitMb a job may ask for, MB")
-    pool_size_python: int = _setting(2, "idle Python sandboxes kept ready at the default memory limit, at least")
-    pool_size_javascript: int = _setting(2, "idle JavaScript sandboxes kept ready at the default memory limit, at least")
+    pool_sizes: str = _setting("", "idle sandboxes kept ready per language at the default memory limit, at least, "
+                                   "as python=2,c=1; a language not named keeps its own default")
+    compile_time_limit: float = _setting(10.0, "a compiled language's compile time limit, seconds (added to the job's deadline)")
     pool_max_sandboxes: int = _setting(16, "most sandboxes one engine keeps, busy, resetting and idle together")
     sandbox_max_jobs: int = _setting(200, "jobs one sandbox serves, reset and verified between them; 1 = a fresh one per job")
     sandbox_max_age: float = _setting(300.0, "seconds a sandbox serves before it is replaced")
@@ -74,6 +75,10 @@ class Settings:
         return (self.execution_queue, self.result_queue,
                 self.dead_letter_queue or self.execution_queue + ".dead")
 
+    def pool_size(self, language, default):
+        """The POOL_SIZES entry for `language`, else `default` (the language's own)."""
+        return parse_pool_sizes(self.pool_sizes).get(language, default)
+
     def worker_count(self):
         return self.workers or os.cpu_count() or 1
 
@@ -105,11 +110,11 @@ _POSITIVE = {
     "max_output_bytes", "max_compare_bytes", "max_job_time", "min_memory", "sandbox_pids_limit",
     "sandbox_tmpfs_mb", "sandbox_cpus", "sandbox_nofile", "sandbox_fsize_mb", "docker_timeout",
 }
-_NON_NEGATIVE = {"pool_size_python", "pool_size_javascript", "js_prestart"}
+_NON_NEGATIVE = {"js_prestart"}
 _POSITIVE.update({"pool_start_threads", "port", "http_concurrency", "http_max_body_bytes", "graceful_timeout",
                   "worker_timeout", "worker_start_secs", "health_interval",
                   "http_request_timeout", "http_idle_timeout", "max_message_bytes", "engine_retry_interval",
-                  "pool_max_sandboxes", "sandbox_max_jobs", "sandbox_max_age"})
+                  "pool_max_sandboxes", "sandbox_max_jobs", "sandbox_max_age", "compile_time_limit"})
 _NON_NEGATIVE.update({"workers", "max_deliveries"})
 SECRETS = {"execd_api_keys", "jwt_secret", "amqp_url", "delivery_key"}
 
@@ -153,6 +158,10 @@ def load_settings(ini_path=None, environ=None):
             raise ConfigError("%s: must not be negative, got %r" % (sources[name], raw))
         parsed[name] = value
     settings = Settings(**parsed)
+    try:
+        parse_pool_sizes(settings.pool_sizes)
+    except ValueError as e:
+        raise ConfigError("pool_sizes: %s" % e) from e
     if settings.min_memory > settings.max_memory:
         raise ConfigError("min_memory (%d) is above max_memory (%d)" % (settings.min_memory, settings.max_memory))
     if settings.execd_auth.lower() not in ("enabled", "disabled"):
@@ -162,6 +171,18 @@ def load_settings(ini_path=None, environ=None):
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: %r is not one of debug, info, warning, error" % settings.log_level)
     return settings
+
+
+def parse_pool_sizes(text):
+    """{language: size} from "python=2, c=1"; ValueError naming a malformed entry."""
+    sizes = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip().lower()
+        if not sep or not name or not value.strip().isdigit():
+            raise ValueError("%r is not language=size (a whole number, 0 or more)" % item)
+        sizes[name] = int(value)
+    return sizes
 
 
 def default_config_path(environ=None):

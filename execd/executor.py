@@ -24,7 +24,6 @@ log = logging.getLogger("execd.executor")
 
 DEADLINE_MARGIN_S = 2.0
 DEADLINE_MARGIN_PER_TEST_S = 0.25
-HEAP_OOM_MARKERS = ("JavaScript heap out of memory", "MemoryError")
 
 
 def docker_client(settings):
@@ -83,12 +82,13 @@ class Executor:
                 nofile=self.settings.sandbox_nofile,
                 fsize_mb=self.settings.sandbox_fsize_mb,
                 runtime=self.settings.sandbox_runtime,
+                build_dir_mb=lang.build_dir_mb,
                 js_prestart=self.settings.js_prestart,
                 instance=self.settings.instance_name,
             )
         s = self.settings
-        floors = {(name, s.max_memory): (getattr(s, "pool_size_" + name, 0) if self.warm else 0)
-                  for name in languages.LANGUAGES}
+        floors = {(name, s.max_memory): (s.pool_size(name, lang.pool_size) if self.warm else 0)
+                  for name, lang in languages.LANGUAGES.items()}
         self.pool = SandboxPool(self._start_sandbox, floors, self.remover, max_jobs=s.sandbox_max_jobs,
                                 max_age=s.sandbox_max_age,
                                 max_sandboxes=s.pool_max_sandboxes if self.warm else 0,
@@ -169,11 +169,17 @@ class Executor:
             "code": job.code,
             "tests": [t.input for t in job.tests],
             "timeLimitMs": job.time_limit_ms,
+            "memoryLimitMb": job.memory_limit_mb,
             "maxOutputBytes": s.max_output_bytes,
             "maxResultBytes": s.max_compare_bytes,
         }
+        if job.language.runner == "exec":
+            request["source"] = job.language.program(job)
         budget = job.time_limit_ms / 1000.0 * len(job.tests) + DEADLINE_MARGIN_S \
             + DEADLINE_MARGIN_PER_TEST_S * len(job.tests)
+        if job.language.compiled:
+            request["compileTimeLimitMs"] = int(s.compile_time_limit * 1000)
+            budget += s.compile_time_limit
         budget = min(budget, s.max_job_time)
         max_message = 8 * (s.max_compare_bytes + 2 * s.max_output_bytes) + 65536
         outcome = None
@@ -237,6 +243,12 @@ class Executor:
                 # No trustworthy report exists for this test: never a pass,
                 # never silently skipped.
                 tests.append(_unreported(_unreported_cause(outcome)))
+        if outcome.compile_time_ms is not None:
+            result["compileTime"] = outcome.compile_time_ms
+            if outcome.compile_output:
+                result["compileOutput"], truncated = cut(outcome.compile_output, s.max_output_bytes)
+                if truncated:
+                    result["truncated"] = True
         result["verdict"] = judge.verdict_of([t["status"] for t in tests])
         result["results"] = tests
         result["totalTime"] = sum(t["executionTime"] for t in tests)
@@ -260,7 +272,7 @@ class Executor:
         passed = False
         if rec.get("timedOut"):
             status, error = "timeout", "time limit of %d ms exceeded" % job.time_limit_ms
-        elif rec.get("oom") or (rec.get("signal") is not None and any(m in stderr for m in HEAP_OOM_MARKERS)) \
+        elif rec.get("oom") or (rec.get("signal") is not None and any(m in stderr for m in job.language.oom_markers)) \
                 or (res and str(res.get("error", "")).startswith("MemoryError")):
             status, error = "memory_limit", "memory limit of %d MB exceeded" % job.memory_limit_mb
         elif job.mode == "function":

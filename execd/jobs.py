@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from itertools import accumulate
 
-from execd import languages
+from execd import languages, signature as signatures
 from execd.errors import JobError
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -49,6 +49,7 @@ class Job:
     tests: tuple
     time_limit_ms: int
     memory_limit_mb: int
+    signature: object = None  # signatures.Signature, when given
 
 
 # -- JSON from hostile text ---------------------------------------------------
@@ -228,6 +229,17 @@ def validate(raw, settings):
         mode = "function"
     if mode not in MODES:
         raise JobError("mode must be 'function' or 'stdio'")
+    if mode not in language.modes:
+        raise JobError("%s mode is not available for %s (modes: %s)" % (mode, language.name, ", ".join(language.modes)))
+
+    signature = None
+    if raw.get("signature") is not None:
+        try:
+            signature = signatures.parse(raw["signature"])
+        except ValueError as e:
+            raise JobError(str(e)) from e
+    elif mode == "function" and language.needs_signature:
+        raise JobError("%s needs a signature in function mode: {\"params\": [...], \"returns\": ...}" % language.name)
 
     entry_point = _text_field(raw.get("entryPoint"), "entryPoint")
     if entry_point is None:
@@ -267,6 +279,8 @@ def validate(raw, settings):
                 load_json("[" + test.input + "]", max_depth=MAX_INPUT_NESTING + 1)  # +1: the list added here
             except ValueError as e:
                 raise JobError("testCases[%d].input is not a JSON argument list (%s)" % (i, e)) from e
+    if signature is not None and mode == "function":
+        _check_against_signature(tests, signature)
 
     ceiling_ms = int(settings.max_execution_time * 1000)
     time_limit_ms = _int_field(raw, "timeLimitMs")
@@ -287,7 +301,26 @@ def validate(raw, settings):
     elif memory_limit_mb < settings.min_memory:
         raise JobError("memoryLimitMb must be at least %d" % settings.min_memory)
 
-    return Job(job_id, language, code, mode, entry_point, tuple(tests), time_limit_ms, memory_limit_mb)
+    return Job(job_id, language, code, mode, entry_point, tuple(tests), time_limit_ms, memory_limit_mb, signature)
+
+
+def _check_against_signature(tests, signature):
+    """Every test's arguments, and its expected output, are values of the declared types."""
+    for i, test in enumerate(tests):
+        args = load_json("[" + test.input + "]", max_depth=MAX_INPUT_NESTING + 1)
+        if len(args) != len(signature.params):
+            raise JobError("testCases[%d].input has %d arguments; the signature has %d"
+                           % (i, len(args), len(signature.params)))
+        for k, (value, kind) in enumerate(zip(args, signature.params)):
+            if not signatures.conforms(value, kind):
+                raise JobError("testCases[%d].input: argument %d is not a %s" % (i, k + 1, kind))
+        if test.expected_output is not None:
+            try:
+                expected = load_json(test.expected_output, max_depth=MAX_INPUT_NESTING)
+            except ValueError:
+                expected = test.expected_output  # text that is not JSON counts as a string
+            if not signatures.conforms(expected, signature.returns):
+                raise JobError("testCases[%d].expectedOutput is not a %s" % (i, signature.returns))
 
 
 def error_result(job_id, code, message, language=None):

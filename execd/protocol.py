@@ -7,7 +7,7 @@ anything else ends the report as a protocol failure, which the executor turns
 into `runtime_error` for every test without a record. No I/O here.
 """
 
-EVENTS = ("accepted", "test", "compile_error", "done")
+EVENTS = ("accepted", "compiled", "test", "compile_error", "done")
 
 # field -> the types a record may carry there (None: the field may be null)
 _RECORD_FIELDS = {
@@ -68,6 +68,8 @@ class Report:
         self.accepted = False
         self.records = []
         self.compile_error = None
+        self.compile_time_ms = None  # set by a `compiled` event (compiled languages)
+        self.compile_output = None
         self.done = False
 
     def accept(self, message):
@@ -86,6 +88,15 @@ class Report:
             return False
         if not self.accepted:
             raise ProtocolError("the runner reported before it accepted the job")
+        if event == "compiled":
+            if self.records or self.compile_time_ms is not None:
+                raise ProtocolError("the runner reported a compile out of order")
+            time_ms, output = message.get("timeMs"), message.get("output")
+            if isinstance(time_ms, bool) or not isinstance(time_ms, int) or time_ms < 0 \
+                    or not isinstance(output, str):
+                raise ProtocolError("the report of the compile is malformed")
+            self.compile_time_ms, self.compile_output = time_ms, output
+            return False
         if event == "test":
             index = message.get("index")
             expected = len(self.records)

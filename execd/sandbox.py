@@ -60,6 +60,7 @@ class SandboxSpec:
     runtime: str = ""
     js_prestart: int = 1
     instance: str = ""
+    build_dir_mb: int = 0  # an exec-capable tmpfs at /box for a compiled language's program
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Outcome:
     records: list = field(default_factory=list)
     accepted: bool = False  # the runner read the job (so a failure is the job's doing)
     compile_error: str = None
+    compile_time_ms: int = None
+    compile_output: str = None
     done: bool = False
     failure: str = None  # None, "deadline", "oom", "exited", "protocol"
     protocol_error: str = None  # how the report broke the protocol, when failure == "protocol"
@@ -122,7 +125,10 @@ def container_options(spec):
         network_mode="none",
         user=user,
         read_only=True,
-        tmpfs={"/tmp": "rw,nosuid,nodev,noexec,size=%dm,mode=1777" % spec.tmpfs_mb},
+        tmpfs=dict({"/tmp": "rw,nosuid,nodev,noexec,size=%dm,mode=1777" % spec.tmpfs_mb},
+                   # Only where a program must be built and run: the one place that allows exec.
+                   **({"/box": "rw,nosuid,nodev,exec,size=%dm,mode=1777" % spec.build_dir_mb}
+                      if spec.build_dir_mb else {})),
         shm_size=1024 * 1024,
         ipc_mode="private",
         cap_drop=["ALL"],
@@ -325,6 +331,8 @@ class Sandbox:
         outcome.accepted = report.accepted
         outcome.records = report.records
         outcome.compile_error = report.compile_error
+        outcome.compile_time_ms = report.compile_time_ms
+        outcome.compile_output = report.compile_output
         outcome.done = report.done
         if outcome.failure is not None:
             try:

@@ -1,14 +1,24 @@
-"""The language table: names, aliases, versions, identifier rules and image contexts.
+"""The language table, read from the language folders.
 
-Each language is a folder here holding its Dockerfile; every image also gets
-the shared in-sandbox runner (runner.py) and, for JavaScript, bootstrap.js.
-No Docker calls here.
+A language is one folder here: its Dockerfile, `language.json` (name,
+version, aliases, identifier rule, which in-sandbox runner drives it, modes,
+whether function mode needs a signature, default pool size, what its
+out-of-memory death prints, and for `exec` languages the source file name
+and the compile and run commands) and, for `exec` languages with function
+mode, `harness.py`: host code that wraps a submission into a program which
+reads its arguments as JSON on stdin and writes the return value as JSON on
+fd 3. Every image also gets the shared in-sandbox runner (runner.py) and,
+for the `javascript` runner, bootstrap.js. No Docker calls here.
 """
+import importlib.util
+import json
 import os
 import re
 from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RUNNERS = {"python": ("runner.py",), "javascript": ("runner.py", "bootstrap.js"), "exec": ("runner.py",)}
+HOST_ONLY = ("harness.py",)  # in the folder, but not part of the image
 
 
 @dataclass(frozen=True)
@@ -17,8 +27,16 @@ class Language:
     version: str
     aliases: tuple
     identifier: str  # a valid entryPoint
+    runner: str  # python | javascript | exec: which runner drives it in the sandbox
+    modes: tuple
+    needs_signature: bool  # function mode needs a `signature` (typed languages)
+    pool_size: int  # idle sandboxes kept at the default memory limit, at least (POOL_SIZES overrides)
+    oom_markers: tuple  # stderr text of a death by memory exhaustion
+    compiled: bool  # compiled (or transpiled) once per job before the first test
+    build_dir_mb: int  # an exec-capable tmpfs at /box for the source and program (0: none)
+    sample: str  # solution(n) = n * 2 (function mode where it has it, else stdio): for `execd doctor`, benches
     context_files: tuple  # files of the image's build context, relative to HERE
-    sample: str  # solution(n) = n * 2 in function mode: what `execd doctor` runs
+    harness: object = None  # wrap(code, entry_point, signature) -> program text, for exec function mode
 
     def context(self):
         """(name in the build context, path on disk) for every file of the image."""
@@ -27,33 +45,63 @@ class Language:
     def valid_entry_point(self, name):
         return bool(re.fullmatch(self.identifier, name))
 
+    def program(self, job):
+        """What an exec runner writes to its source file for `job`."""
+        if job.mode == "function" and self.harness is not None:
+            return self.harness(job.code, job.entry_point, job.signature)
+        return job.code
+
     def doctor_job(self):
-        return {"language": self.name, "code": self.sample,
-                "testCases": [{"input": "21", "expectedOutput": "42"}, {"input": "0", "expectedOutput": "0"}]}
+        """The sample: solution(n) = n * 2 in function mode, or a program printing twice what it reads."""
+        if "function" in self.modes:
+            return {"language": self.name, "code": self.sample, "signature": {"params": ["int"], "returns": "int"},
+                    "testCases": [{"input": "21", "expectedOutput": "42"}, {"input": "0", "expectedOutput": "0"}]}
+        return {"language": self.name, "mode": "stdio", "code": self.sample,
+                "testCases": [{"input": "21\n", "expectedOutput": "42"}, {"input": "0\n", "expectedOutput": "0"}]}
 
     def describe(self):
         return {"name": self.name, "version": self.version, "aliases": list(self.aliases),
-                "modes": ["function", "stdio"]}
+                "modes": list(self.modes), "compiled": self.compiled, "signatureRequired": self.needs_signature}
 
 
-LANGUAGES = {
-    "python": Language(
-        name="python",
-        version="3.11 (Debian bookworm)",
-        aliases=("py", "python3", "py3"),
-        identifier=r"[A-Za-z_][A-Za-z0-9_]{0,127}",
-        context_files=("python/Dockerfile", "runner.py"),
-        sample="def solution(n):\n    return n * 2\n",
-    ),
-    "javascript": Language(
-        name="javascript",
-        version="Node.js 18 (Debian bookworm)",
-        aliases=("js", "node", "nodejs", "javascript18"),
-        identifier=r"[A-Za-z_$][A-Za-z0-9_$]{0,127}",
-        context_files=("javascript/Dockerfile", "runner.py", "bootstrap.js"),
-        sample="function solution(n) { return n * 2; }",
-    ),
-}
+def _load_harness(folder):
+    path = os.path.join(HERE, folder, "harness.py")
+    if not os.path.exists(path):
+        return None
+    spec = importlib.util.spec_from_file_location("execd.languages.%s_harness" % folder, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.wrap
+
+
+def _load(folder):
+    with open(os.path.join(HERE, folder, "language.json"), encoding="utf-8") as f:
+        m = json.load(f)
+    files = sorted(name for name in os.listdir(os.path.join(HERE, folder))
+                   if name not in HOST_ONLY and not name.startswith((".", "__")))
+    return Language(
+        name=m["name"], version=m["version"], aliases=tuple(m.get("aliases", ())), identifier=m["identifier"],
+        runner=m["runner"], modes=tuple(m.get("modes", ("function", "stdio"))),
+        needs_signature=bool(m.get("signatureRequired", False)), pool_size=int(m.get("poolSize", 0)),
+        oom_markers=tuple(m.get("oomMarkers", ())), compiled=bool(m.get("compile")),
+        build_dir_mb=int(m.get("buildDirMb", 0)), sample=m["sample"],
+        context_files=tuple(os.path.join(folder, name) for name in files) + RUNNERS[m["runner"]],
+        harness=_load_harness(folder),
+    )
+
+
+def _discover():
+    found = {}
+    for folder in sorted(os.listdir(HERE)):
+        if os.path.exists(os.path.join(HERE, folder, "language.json")):
+            lang = _load(folder)
+            found[lang.name] = lang
+    # Python and JavaScript first: the order /api/languages lists them in.
+    first = [n for n in ("python", "javascript") if n in found]
+    return {n: found[n] for n in first + sorted(set(found) - set(first))}
+
+
+LANGUAGES = _discover()
 
 _BY_NAME = {}
 for _lang in LANGUAGES.values():

@@ -537,6 +537,121 @@ class PythonRunner(Runner):
         return rec
 
 
+class ExecRunner(Runner):
+    """A language run by the commands of its manifest (/opt/execd/language.json, part of the image):
+    the host-prepared source is written to BUILD_DIR, compiled once per job when the manifest
+    says how, and every test execs the program afresh, as the sandbox user, with fds 0-3."""
+
+    def __init__(self, job, manifest):
+        super().__init__(job)
+        self.manifest = manifest
+        self.env = dict(EXEC_ENV, **manifest.get("env", {}))
+        memory_mb = int(job.get("memoryLimitMb") or 256)
+        # Manifest commands may name {memoryMb}, {heapMb} (a JVM heap that leaves room for the rest).
+        self.words = {"memoryMb": str(memory_mb), "heapMb": str(max(16, memory_mb * 5 // 8))}
+
+    def command(self, key):
+        return [part.format(**self.words) for part in self.manifest[key]]
+
+    def run(self):
+        path = os.path.join(BUILD_DIR, self.manifest["source"])
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.job["source"])
+        if self.manifest.get("compile"):
+            problem = self.compile()
+            if problem is not None:
+                emit({"event": "compile_error", "message": problem})
+                return
+        for index, test_input in enumerate(self.job["tests"]):
+            emit(self.run_test(index, test_input))
+        emit({"event": "done"})
+
+    def compile(self):
+        """None once compiled (after emitting `compiled`), else the compile error's text."""
+        limit = int(self.job.get("compileTimeLimitMs") or 10000) / 1000.0
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        res_r, res_w = os.pipe()
+        started = time.monotonic()
+        pid = self.spawn(self.command("compile"), [in_r, out_w, out_w, res_w], cpu_limit=limit)
+        close_quietly(in_r, out_w, res_w)
+        child = Child(pid, in_w, out_r, None, res_r)
+        out = Capture(out_r, self.max_output)
+        timed_out = self.pump(child, (out,), None, [(in_w, b"")], started + limit, child.poll)
+        elapsed = int(round((time.monotonic() - started) * 1000))
+        if timed_out:
+            child.kill()
+        child.wait()
+        kill_strays(set())
+        out.read_available()
+        text, _ = out.text()
+        close_quietly(out_r, res_r)
+        status = child.status
+        if timed_out:
+            return ("compilation exceeded the compile time limit of %d s\n%s" % (limit, text)).rstrip()
+        if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return text.rstrip() or "the compiler failed (%s)" % (
+                "signal %d" % os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else
+                "exit code %s" % (os.WEXITSTATUS(status) if status is not None else "?"))
+        emit({"event": "compiled", "timeMs": elapsed, "output": text})
+        return None
+
+    def spawn(self, argv, fds, cpu_limit):
+        """fork + exec `argv` as the sandbox user with `fds` as 0-3, in BUILD_DIR; the pid."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                enter_sandbox_user()
+                reset_child_signals()
+                os.setsid()
+                parked = [os.dup(fd) for fd in fds]
+                for target, fd in enumerate(parked):
+                    os.dup2(fd, target)
+                close_other_fds(3)
+                limit = int(cpu_limit) + 2
+                resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
+                os.chdir(BUILD_DIR)
+                os.execve(argv[0], argv, self.env)
+            finally:
+                os._exit(127)
+        return pid
+
+    def run_test(self, index, test_input):
+        pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (res_r, res_w) = pipes
+        oom_before = read_oom_kills()
+        started = time.monotonic()
+        pid = self.spawn(self.command("run"), [in_r, out_w, err_w, res_w], cpu_limit=self.time_limit)
+        close_quietly(in_r, out_w, err_w, res_w)
+        child = Child(pid, in_w, out_r, err_r, res_r)
+        out = Capture(out_r, self.stdout_cap)
+        err = Capture(err_r, self.max_output)
+        results = LineReader(res_r, self.max_result + 4096)
+        # Function mode: the harness reads the arguments (JSON) from stdin.
+        timed_out = self.pump(child, (out, err), results, [(in_w, test_input.encode("utf-8"))],
+                              started + self.time_limit, child.poll)
+        ended = time.monotonic()
+        if timed_out:
+            child.kill()
+        child.wait()
+        if kill_strays(set()) and not timed_out:
+            ended = time.monotonic()
+        for r in (out, err, results):
+            r.read_available()
+        result = results.pop_rest() if self.mode == "function" else None
+        rec = self.record(index, child, out, err, result, timed_out, started, ended, oom_before, None)
+        child.close()
+        return rec
+
+
+EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/tmp"}
+
+
+def load_manifest():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "language.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
 def format_syntax_error(e):
     if isinstance(e, SyntaxError):
         return "".join(traceback.format_exception_only(type(e), e)).rstrip()
@@ -1161,7 +1276,8 @@ class Template:
 # otherwise reach the next job's processes. Undone, then verified; anything
 # that does not verify ends the container.
 
-SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
+BUILD_DIR = "/box"  # where a compiled language's source and program live: a tmpfs that allows exec
+SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue") + ((BUILD_DIR,) if os.path.isdir(BUILD_DIR) else ())
 IPC_RMID = 0
 MEMORY_SLACK = 16 * 1024 * 1024
 RLIMITS = sorted({v for k, v in vars(resource).items() if k.startswith("RLIMIT_")})
@@ -1408,7 +1524,8 @@ def main():
         return 78
     unverifiable = why_reset_unverifiable()
     template = None
-    if LANGUAGE != "javascript":
+    manifest = load_manifest() if LANGUAGE == "exec" else None
+    if LANGUAGE == "python":
         # Before any job data and before the wakeup fd: the template inherits neither.
         template = Template()
         if not template.start(fresh=False):
@@ -1437,6 +1554,8 @@ def main():
             runner = JavaScriptRunner(job, spares)
             runner.run()
             spares = runner.spares
+        elif LANGUAGE == "exec":
+            ExecRunner(job, manifest).run()
         else:
             PythonRunner(job, template).run()
         if not job.get("reuse") or unverifiable:

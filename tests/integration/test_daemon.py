@@ -50,7 +50,7 @@ class Daemon:
         self.dead = self.jobs + ".dead"
         self.env = dict(os.environ, WORKERS="2", PORT=str(self.port), EXECUTION_QUEUE=self.jobs,
                         RESULT_QUEUE=self.results, INSTANCE_NAME=self.instance, EXECD_API_KEYS=API_KEY,
-                        JWT_SECRET=JWT_SECRET, POOL_SIZE_PYTHON="1", POOL_SIZE_JAVASCRIPT="1",
+                        JWT_SECRET=JWT_SECRET, POOL_SIZES="python=1,javascript=1",
                         GRACEFUL_TIMEOUT="30", HTTP_CONCURRENCY="4", MAX_DELIVERIES="1",
                         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), WORKER_START_SECS="2")
         self.env.update(env)

@@ -67,7 +67,7 @@ def test_reaper_removes_sandboxes_of_dead_owners_only(docker_client, settings):
 def test_pool_refills_after_use(engine, run_job):
     import time
 
-    floor = engine.settings.pool_size_python
+    floor = engine.settings.pool_size("python", languages.LANGUAGES["python"].pool_size)
     run_job({"language": "python", "code": "def solution(n): return n", "testCases": [{"input": "1"}]})
     deadline = time.monotonic() + 30
     while engine.pool.idle("python") < floor and time.monotonic() < deadline:

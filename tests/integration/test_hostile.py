@@ -294,7 +294,7 @@ def test_wall_deadline_kills_the_sandbox(settings, docker_client):
 
     from execd.executor import Executor
 
-    tight = dataclasses.replace(settings, max_job_time=2.0, pool_size_python=0, pool_size_javascript=0)
+    tight = dataclasses.replace(settings, max_job_time=2.0, pool_sizes="python=0,javascript=0")
     with Executor(tight, client=docker_client) as engine:
         t0 = time.monotonic()
         r = engine.execute(job("def solution(n):\n    while True:\n        pass\n", ["1", "2", "3"],

@@ -153,7 +153,7 @@ function solution(n) {
 @pytest.fixture
 def one_sandbox(settings, docker_client):
     """An engine with no warm pool: the first job starts the only sandbox, later ones reuse it."""
-    solo = dataclasses.replace(settings, pool_size_python=0, pool_size_javascript=0, pool_max_sandboxes=0,
+    solo = dataclasses.replace(settings, pool_sizes="python=0,javascript=0", pool_max_sandboxes=0,
                                sandbox_max_jobs=200)
     with Executor(solo, client=docker_client) as engine:
         yield engine
@@ -219,7 +219,7 @@ def test_an_anomaly_retires_the_container(one_sandbox, containers, reuse_verifia
 
 
 def test_fresh_container_per_job_when_max_jobs_is_1(settings, docker_client, containers):
-    fresh = dataclasses.replace(settings, pool_size_python=0, pool_max_sandboxes=0, sandbox_max_jobs=1)
+    fresh = dataclasses.replace(settings, pool_sizes="python=0", pool_max_sandboxes=0, sandbox_max_jobs=1)
     with Executor(fresh, client=docker_client) as engine:
         for _ in range(3):
             assert output(run(engine, "python", PROBE["python"])) == 1

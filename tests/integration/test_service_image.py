@@ -35,8 +35,8 @@ def test_service_image_runs_jobs(service_image, docker_client, broker):
         service_image, detach=True, network_mode="host", group_add=[str(sock_gid)],
         volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}},
         environment={"PORT": str(port), "WORKERS": "1", "EXECUTION_QUEUE": jobs_q, "RESULT_QUEUE": results_q,
-                     "EXECD_API_KEYS": key, "INSTANCE_NAME": "img-" + tag, "POOL_SIZE_PYTHON": "1",
-                     "POOL_SIZE_JAVASCRIPT": "1", "AMQP_URL": broker},
+                     "EXECD_API_KEYS": key, "INSTANCE_NAME": "img-" + tag, "POOL_SIZES": "python=1,javascript=1",
+                     "AMQP_URL": broker},
         labels={"execd.test": "service-image"})
     try:
         deadline = time.monotonic() + 90

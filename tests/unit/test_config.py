@@ -18,7 +18,8 @@ def test_every_field_has_a_description():
 @pytest.mark.parametrize("environ,needle", [
     ({"MAX_MEMORY": "lots"}, "environment variable MAX_MEMORY"),
     ({"MAX_MEMORY": "0"}, "MAX_MEMORY"),
-    ({"POOL_SIZE_PYTHON": "-1"}, "POOL_SIZE_PYTHON"),
+    ({"POOL_SIZES": "python=-1"}, "pool_sizes"),
+    ({"POOL_SIZES": "python"}, "pool_sizes"),
     ({"MAX_EXECUTION_TIME": "nan"}, "MAX_EXECUTION_TIME"),
     ({"LOG_LEVEL": "loud"}, "log_level"),
 ])

@@ -1,0 +1,153 @@
+"""Every language through the engine: the shared language examples, then per language a
+pass, a wrong answer, a runtime error, a timeout, a memory exhaustion and (compiled ones) a
+compile error, in stdio mode, and function mode where the language has it."""
+import json
+
+import pytest
+
+from execd import languages
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.docker
+
+EXAMPLES = ROOT.parent / "shared" / "spec" / "examples" / "languages.jsonl"
+RECORDS = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines() if line.strip()] \
+    if EXAMPLES.exists() else [None]
+
+# Per language, stdio programs: (what they do, code, expected status).
+# "double" prints twice the number read; "wrong" prints thrice; "crash" exits non-zero
+# (or throws); "spin" never ends; "hog" allocates and touches memory without end.
+PROGRAMS = {
+    "c": {
+        "wrong": '#include <stdio.h>\nint main(void){int n;scanf("%d",&n);printf("%d\\n",n*3);return 0;}\n',
+        "crash": '#include <stdlib.h>\nint main(void){int *p=0;return *p;}\n',
+        "spin": 'int main(void){volatile unsigned long i=0;for(;;)i++;}\n',
+        "hog": '#include <stdlib.h>\n#include <string.h>\nint main(void){for(;;){char*p=malloc(1<<20);if(p)memset(p,1,1<<20);}}\n',
+        "broken": 'int main(void){ return 0 }\n',
+    },
+    "cpp": {
+        "wrong": '#include <iostream>\nint main(){int n;std::cin>>n;std::cout<<n*3<<"\\n";}\n',
+        "crash": '#include <stdexcept>\nint main(){throw std::runtime_error("boom");}\n',
+        "spin": 'int main(){volatile unsigned long i=0;for(;;)i++;}\n',
+        "hog": '#include <vector>\nint main(){std::vector<std::vector<char>> v;for(;;)v.emplace_back(1<<20,1);}\n',
+        "broken": 'int main() { return 0 }\n',
+    },
+    "go": {
+        "wrong": 'package main\n\nimport "fmt"\n\nfunc main() {\n\tvar n int\n\tfmt.Scan(&n)\n\tfmt.Println(n * 3)\n}\n',
+        "crash": 'package main\n\nfunc main() {\n\tpanic("boom")\n}\n',
+        "spin": 'package main\n\nfunc main() {\n\tfor {\n\t}\n}\n',
+        "hog": 'package main\n\nfunc main() {\n\tvar keep [][]byte\n\tfor {\n\t\tb := make([]byte, 1<<20)\n'
+               '\t\tfor i := range b {\n\t\t\tb[i] = 1\n\t\t}\n\t\tkeep = append(keep, b)\n\t}\n}\n',
+        "broken": 'package main\n\nfunc main() {\n\tx := 1\n}\n',
+    },
+    "rust": {
+        "wrong": 'use std::io::Read;\nfn main(){let mut s=String::new();std::io::stdin().read_to_string(&mut s).unwrap();'
+                 'let n:i64=s.trim().parse().unwrap();println!("{}",n*3);}\n',
+        "crash": 'fn main(){ panic!("boom"); }\n',
+        "spin": 'fn main(){ let mut i: u64 = 0; loop { i = std::hint::black_box(i + 1); } }\n',
+        "hog": 'fn main(){ let mut v: Vec<Vec<u8>> = Vec::new(); loop { v.push(vec![1u8; 1 << 20]); } }\n',
+        "broken": 'fn main() { let x: i32 = "no"; }\n',
+    },
+    "java": {
+        "wrong": 'import java.util.Scanner;\npublic class Main { public static void main(String[] a) '
+                 '{ int n = new Scanner(System.in).nextInt(); System.out.println(n * 3); } }\n',
+        "crash": 'public class Main { public static void main(String[] a) { throw new RuntimeException("boom"); } }\n',
+        "spin": 'public class Main { public static void main(String[] a) { long i = 0; while (true) { i++; } } }\n',
+        "hog": 'import java.util.*;\npublic class Main { public static void main(String[] a) '
+               '{ List<byte[]> k = new ArrayList<>(); while (true) k.add(new byte[1 << 20]); } }\n',
+        "broken": 'public class Main { public static void main(String[] a) { int x = "no"; } }\n',
+    },
+    "ruby": {
+        "wrong": 'n = STDIN.read.to_i\nputs n * 3\n',
+        "crash": 'raise "boom"\n',
+        "spin": 'loop { }\n',
+        "hog": 'keep = []\nloop { keep << ("x" * (1 << 20)) }\n',
+    },
+    "php": {
+        "wrong": '<?php\n$n = (int) trim(stream_get_contents(STDIN));\necho $n * 3, "\\n";\n',
+        "crash": '<?php\nthrow new Exception("boom");\n',
+        "spin": '<?php\nwhile (true) {}\n',
+        "hog": '<?php\n$keep = [];\nwhile (true) { $keep[] = str_repeat("x", 1 << 20); }\n',
+    },
+    "typescript": {
+        "wrong": 'const n: number = Number(require("fs").readFileSync(0, "utf8"));\nconsole.log(n * 3);\n',
+        "crash": 'throw new Error("boom");\n',
+        "spin": 'for (;;) {}\n',
+        "hog": 'const keep: string[] = [];\nfor (;;) keep.push("x".repeat(1 << 20) + keep.length);\n',
+        "broken": 'const x: number = ;\n',
+    },
+}
+EXPECTED = {"wrong": "failed", "crash": "runtime_error", "spin": "timeout", "hog": "memory_limit"}
+NEW = sorted(PROGRAMS)
+
+
+def stdio_job(language, code, time_limit_ms=3000, memory_mb=128):
+    return {"language": language, "mode": "stdio", "code": code, "timeLimitMs": time_limit_ms,
+            "memoryLimitMb": memory_mb, "testCases": [{"input": "21\n", "expectedOutput": "42"}]}
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=[r["name"] if r else "missing" for r in RECORDS])
+def test_language_example(rec, run_job):
+    assert rec is not None, "language examples not found at %s" % EXAMPLES
+    job = rec["job"]
+    lang = languages.resolve(job["language"])
+    assert lang is not None, "%s is not a language here" % job["language"]
+    res = run_job(job)
+    if job.get("mode", "function") not in lang.modes:
+        # Function mode of the typed languages is not built yet: refused, clearly, never run wrongly.
+        assert res["status"] == "error" and res["error"]["code"] == "invalid_job", res
+        assert "function mode is not available for %s" % lang.name in res["error"]["message"], res
+        return
+    exp = rec["expect"]
+    assert res["status"] == exp["status"] and res["verdict"] == exp["verdict"], res
+    for got, want in zip(res["results"], exp["results"], strict=True):
+        for key, value in want.items():
+            assert got[key] == value, (key, got)
+
+
+@pytest.mark.parametrize("language", sorted(languages.LANGUAGES))
+def test_the_sample_passes(language, run_job):
+    res = run_job(languages.LANGUAGES[language].doctor_job())
+    assert res["status"] == "completed" and res["verdict"] == "pass", res
+
+
+@pytest.mark.parametrize("language,kind", [(lang, kind) for lang in NEW for kind in sorted(EXPECTED)])
+def test_each_failure_has_its_verdict(language, kind, run_job):
+    res = run_job(stdio_job(language, PROGRAMS[language][kind], time_limit_ms=2000 if kind == "spin" else 8000))
+    assert res["status"] == "completed", res
+    assert res["results"][0]["status"] == EXPECTED[kind], res
+
+
+@pytest.mark.parametrize("language", [lang for lang in NEW if languages.LANGUAGES[lang].compiled])
+def test_a_compile_error_skips_every_test(language, run_job):
+    job = stdio_job(language, PROGRAMS[language]["broken"])
+    job["testCases"] = job["testCases"] * 2
+    res = run_job(job)
+    assert res["status"] == "completed" and res["verdict"] == "compile_error", res
+    assert res["compileOutput"].strip(), res
+    assert [t["status"] for t in res["results"]] == ["skipped", "skipped"]
+
+
+@pytest.mark.parametrize("language", [lang for lang in NEW if languages.LANGUAGES[lang].compiled])
+def test_a_compiled_job_reports_its_compile_time_apart(language, run_job):
+    res = run_job(dict(languages.LANGUAGES[language].doctor_job()))
+    assert res["verdict"] == "pass", res
+    assert isinstance(res["compileTime"], int) and res["compileTime"] > 0
+    assert res["totalTime"] == sum(t["executionTime"] for t in res["results"])
+
+
+FUNCTION_ERRORS = {
+    "ruby": "def solution(n)\n  raise ArgumentError, 'bad'\nend\n",
+    "php": "<?php\nfunction solution($n) { throw new InvalidArgumentException('bad'); }\n",
+    "typescript": "function solution(n: number): number { throw new RangeError('bad'); }\n",
+}
+
+
+@pytest.mark.parametrize("language", sorted(FUNCTION_ERRORS))
+def test_function_mode_of_a_dynamic_language(language, run_job):
+    ok = run_job({"language": language, "code": languages.LANGUAGES[language].sample,
+                  "testCases": [{"input": "21", "expectedOutput": "42"}, {"input": "2.5", "expectedOutput": "5"}]})
+    assert ok["verdict"] == "pass", ok
+    assert ok["results"][0]["output"] == "42"
+    bad = run_job({"language": language, "code": FUNCTION_ERRORS[language], "testCases": [{"input": "1"}]})
+    assert bad["results"][0]["status"] == "runtime_error" and "bad" in bad["results"][0]["error"], bad
