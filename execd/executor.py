@@ -272,7 +272,7 @@ class Executor:
         passed = False
         if rec.get("timedOut"):
             status, error = "timeout", "time limit of %d ms exceeded" % job.time_limit_ms
-        elif rec.get("oom") or (rec.get("signal") is not None and any(m in stderr for m in job.language.oom_markers)) \
+        elif rec.get("oom") or (_died(rec) and any(m in stderr for m in job.language.oom_markers)) \
                 or (res and str(res.get("error", "")).startswith("MemoryError")):
             status, error = "memory_limit", "memory limit of %d MB exceeded" % job.memory_limit_mb
         elif job.mode == "function":
@@ -310,6 +310,11 @@ class Executor:
         if truncated:
             test["truncated"] = True
         return test
+
+
+def _died(rec):
+    """Killed by a signal or exited non-zero: how a runtime says it ran out of memory (with its marker)."""
+    return rec.get("signal") is not None or rec.get("exitCode") not in (0, None)
 
 
 def _unreported_cause(outcome):

@@ -44,7 +44,7 @@ PROGRAMS = {
         "wrong": 'use std::io::Read;\nfn main(){let mut s=String::new();std::io::stdin().read_to_string(&mut s).unwrap();'
                  'let n:i64=s.trim().parse().unwrap();println!("{}",n*3);}\n',
         "crash": 'fn main(){ panic!("boom"); }\n',
-        "spin": 'fn main(){ let mut i: u64 = 0; loop { i = std::hint::black_box(i + 1); } }\n',
+        "spin": 'fn main(){ let mut i: u64 = 0; loop { i = i.wrapping_add(1); if i == u64::MAX { println!("{}", i); } } }\n',
         "hog": 'fn main(){ let mut v: Vec<Vec<u8>> = Vec::new(); loop { v.push(vec![1u8; 1 << 20]); } }\n',
         "broken": 'fn main() { let x: i32 = "no"; }\n',
     },
