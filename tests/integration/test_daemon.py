@@ -335,7 +335,8 @@ def test_http_auth_matrix(daemon):
     assert code == 401
     code, body, _ = daemon.request("GET", "/api/languages")
     names = {lang["name"] for lang in body["languages"]}
-    assert code == 200 and names == {"python", "javascript"}
+    assert code == 200 and names == {"python", "javascript", "typescript", "java", "c", "cpp", "go", "rust", "ruby",
+                                     "php"}
 
 
 def test_http_errors(daemon):
