@@ -10,7 +10,8 @@ provision:
 
 # The engine suites run a second time under gVisor, so neither runtime can rot.
 ENGINE_SUITES = tests/integration/test_conformance.py tests/integration/test_hostile.py \
-	tests/integration/test_forgery.py tests/integration/test_reuse.py tests/integration/test_engine_ops.py
+	tests/integration/test_forgery.py tests/integration/test_reuse.py tests/integration/test_engine_ops.py \
+	tests/integration/test_languages.py
 
 test: provision
 	$(PYTHON) -m pytest -q

@@ -42,9 +42,18 @@ for each test); function mode runs a job's tests in one worker, one fresh
 module instance per test, because node starts too slowly to pay that cost per
 test; a worker that times out or dies is replaced for the remaining tests. No
 spare node is started while a test runs: it would spend the job's memory.
+Every other language is `exec` (ExecRunner): the commands of the image's
+language.json compile the host-prepared source once per job in /box (the
+only exec-capable tmpfs), then each test execs the program afresh with fds
+0-3, as the sandbox user.
+
+Where the host says the sandbox has a kernel of its own (gVisor, argv[3]),
+that kernel may not guard PID 1 as Linux does; there the runner and the
+template run as that kernel's root and every submission process drops to
+uid 10001 (enter_sandbox_user), so a plain uid boundary guards the channel.
 
 This file uses only the standard library and must stay importable by the
-Python in both images.
+Python in every image.
 """
 import builtins
 import ctypes
