@@ -174,7 +174,7 @@ class Executor:
             "maxResultBytes": s.max_compare_bytes,
         }
         if job.language.runner == "exec":
-            request["source"] = job.language.program(job)
+            request["files"] = job.language.files(job)
         budget = job.time_limit_ms / 1000.0 * len(job.tests) + DEADLINE_MARGIN_S \
             + DEADLINE_MARGIN_PER_TEST_S * len(job.tests)
         if job.language.compiled:

@@ -34,9 +34,10 @@ class Language:
     oom_markers: tuple  # stderr text of a death by memory exhaustion
     compiled: bool  # compiled (or transpiled) once per job before the first test
     build_dir_mb: int  # an exec-capable tmpfs at /box for the source and program (0: none)
+    source: str  # the file the code is written to in /box (exec languages)
     sample: str  # solution(n) = n * 2 (function mode where it has it, else stdio): for `execd doctor`, benches
     context_files: tuple  # files of the image's build context, relative to HERE
-    harness: object = None  # wrap(code, entry_point, signature) -> program text, for exec function mode
+    harness: object = None  # wrap(code, entry_point, signature) -> program text or {file: text}
 
     def context(self):
         """(name in the build context, path on disk) for every file of the image."""
@@ -45,11 +46,13 @@ class Language:
     def valid_entry_point(self, name):
         return bool(re.fullmatch(self.identifier, name))
 
-    def program(self, job):
-        """What an exec runner writes to its source file for `job`."""
+    def files(self, job):
+        """{file name: text} an exec runner writes to /box for `job`: the source, and in function
+        mode what the harness makes of it (the wrapped source, or the source plus files of its own)."""
         if job.mode == "function" and self.harness is not None:
-            return self.harness(job.code, job.entry_point, job.signature)
-        return job.code
+            made = self.harness(job.code, job.entry_point, job.signature)
+            return {self.source: made} if isinstance(made, str) else made
+        return {self.source: job.code}
 
     def doctor_job(self):
         """The sample: solution(n) = n * 2 in function mode, or a program printing twice what it reads."""
@@ -84,7 +87,7 @@ def _load(folder):
         runner=m["runner"], modes=tuple(m.get("modes", ("function", "stdio"))),
         needs_signature=bool(m.get("signatureRequired", False)), pool_size=int(m.get("poolSize", 0)),
         oom_markers=tuple(m.get("oomMarkers", ())), compiled=bool(m.get("compile")),
-        build_dir_mb=int(m.get("buildDirMb", 0)), sample=m["sample"],
+        build_dir_mb=int(m.get("buildDirMb", 0)), source=m.get("source", ""), sample=m["sample"],
         context_files=tuple(os.path.join(folder, name) for name in files) + RUNNERS[m["runner"]],
         harness=_load_harness(folder),
     )

@@ -548,8 +548,9 @@ class PythonRunner(Runner):
 
 class ExecRunner(Runner):
     """A language run by the commands of its manifest (/opt/execd/language.json, part of the image):
-    the host-prepared source is written to BUILD_DIR, compiled once per job when the manifest
-    says how, and every test execs the program afresh, as the sandbox user, with fds 0-3."""
+    the host-prepared files (the source, and a function-mode harness) are written to BUILD_DIR,
+    compiled once per job when the manifest says how, and every test execs the program afresh,
+    as the sandbox user, with fds 0-3."""
 
     def __init__(self, job, manifest):
         super().__init__(job)
@@ -563,9 +564,11 @@ class ExecRunner(Runner):
         return [part.format(**self.words) for part in self.manifest[key]]
 
     def run(self):
-        path = os.path.join(BUILD_DIR, self.manifest["source"])
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.job["source"])
+        for name, text in self.job["files"].items():
+            if os.path.basename(name) != name or name.startswith("."):
+                raise ValueError("bad file name %r" % name)  # the host names them; never a path
+            with open(os.path.join(BUILD_DIR, name), "w", encoding="utf-8") as f:
+                f.write(text)
         if self.manifest.get("compile"):
             problem = self.compile()
             if problem is not None:

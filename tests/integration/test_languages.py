@@ -151,3 +151,31 @@ def test_function_mode_of_a_dynamic_language(language, run_job):
     assert ok["results"][0]["output"] == "42"
     bad = run_job({"language": language, "code": FUNCTION_ERRORS[language], "testCases": [{"input": "1"}]})
     assert bad["results"][0]["status"] == "runtime_error" and "bad" in bad["results"][0]["error"], bad
+
+
+GO_FUNCTIONS = [
+    ("func solution(nums []int) int {\n\tbest := nums[0]\n\tfor _, n := range nums {\n\t\tif n > best {\n"
+     "\t\t\tbest = n\n\t\t}\n\t}\n\treturn best\n}\n",
+     {"params": ["int[]"], "returns": "int"}, "[3, 9, 2]", "9"),
+    ("package main\n\nimport \"strings\"\n\nfunc solution(s string, n int64, f float64, b bool) []string {\n"
+     "\tif !b {\n\t\treturn nil\n\t}\n\treturn []string{strings.ToUpper(s), \"x\"}\n}\n",
+     {"params": ["string", "long", "float", "bool"], "returns": "string[]"}, '"ab", 9007199254740993, 1.5, true',
+     '["AB","x"]'),
+    ("func solution(g [][]int) [][]int { return nil }\n", {"params": ["int[][]"], "returns": "int[][]"},
+     "[[1, 2], [3]]", "[]"),
+]
+
+
+@pytest.mark.parametrize("code,signature,args,expected", GO_FUNCTIONS)
+def test_function_mode_in_go_decodes_the_signature_types(code, signature, args, expected, run_job):
+    res = run_job({"language": "go", "code": code, "signature": signature,
+                   "testCases": [{"input": args, "expectedOutput": expected}]})
+    assert res["verdict"] == "pass", res
+    assert res["results"][0]["output"] == json.dumps(json.loads(expected), separators=(",", ":"))
+
+
+def test_a_go_panic_in_function_mode_is_a_runtime_error(run_job):
+    res = run_job({"language": "go", "code": "func solution(n int) int { var a []int; return a[n] }\n",
+                   "signature": {"params": ["int"], "returns": "int"}, "testCases": [{"input": "3"}]})
+    assert res["results"][0]["status"] == "runtime_error", res
+    assert "index out of range" in res["results"][0]["error"], res
