@@ -173,7 +173,7 @@ class Executor:
             "maxOutputBytes": s.max_output_bytes,
             "maxResultBytes": s.max_compare_bytes,
         }
-        if job.language.runner == "exec":
+        if job.language.source:  # languages built from files in /box (exec languages, TypeScript)
             request["files"] = job.language.files(job)
         budget = job.time_limit_ms / 1000.0 * len(job.tests) + DEADLINE_MARGIN_S \
             + DEADLINE_MARGIN_PER_TEST_S * len(job.tests)

@@ -546,11 +546,9 @@ class PythonRunner(Runner):
         return rec
 
 
-class ExecRunner(Runner):
-    """A language run by the commands of its manifest (/opt/execd/language.json, part of the image):
-    the host-prepared files (the source, and a function-mode harness) are written to BUILD_DIR,
-    compiled once per job when the manifest says how, and every test execs the program afresh,
-    as the sandbox user, with fds 0-3."""
+class Builder(Runner):
+    """A runner whose image has a manifest (/opt/execd/language.json): it writes the job's
+    host-named files to BUILD_DIR and, when the manifest says how, compiles them once per job."""
 
     def __init__(self, job, manifest):
         super().__init__(job)
@@ -563,23 +561,20 @@ class ExecRunner(Runner):
     def command(self, key):
         return [part.format(**self.words) for part in self.manifest[key]]
 
-    def run(self):
+    def keep_pids(self):
+        """Processes of the runner's own that a compile's clean-up must spare."""
+        return set()
+
+    def build(self):
+        """Write the files and compile them: None once built (after emitting `compiled` for a
+        compile), else the compile error's text."""
         for name, text in self.job["files"].items():
             if os.path.basename(name) != name or name.startswith("."):
                 raise ValueError("bad file name %r" % name)  # the host names them; never a path
             with open(os.path.join(BUILD_DIR, name), "w", encoding="utf-8") as f:
                 f.write(text)
-        if self.manifest.get("compile"):
-            problem = self.compile()
-            if problem is not None:
-                emit({"event": "compile_error", "message": problem})
-                return
-        for index, test_input in enumerate(self.job["tests"]):
-            emit(self.run_test(index, test_input))
-        emit({"event": "done"})
-
-    def compile(self):
-        """None once compiled (after emitting `compiled`), else the compile error's text."""
+        if not self.manifest.get("compile"):
+            return None
         limit = int(self.job.get("compileTimeLimitMs") or 10000) / 1000.0
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -594,7 +589,7 @@ class ExecRunner(Runner):
         if timed_out:
             child.kill()
         child.wait()
-        kill_strays(set())
+        kill_strays(self.keep_pids())
         out.read_available()
         text, _ = out.text()
         close_quietly(out_r, res_r)
@@ -628,6 +623,20 @@ class ExecRunner(Runner):
                 os._exit(127)
         return pid
 
+
+class ExecRunner(Builder):
+    """A language run by the commands of its manifest: built once per job (see Builder), then
+    every test execs the program afresh, as the sandbox user, with fds 0-3."""
+
+    def run(self):
+        problem = self.build()
+        if problem is not None:
+            emit({"event": "compile_error", "message": problem})
+            return
+        for index, test_input in enumerate(self.job["tests"]):
+            emit(self.run_test(index, test_input))
+        emit({"event": "done"})
+
     def run_test(self, index, test_input):
         pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
         (in_r, in_w), (out_r, out_w), (err_r, err_w), (res_r, res_w) = pipes
@@ -660,8 +669,12 @@ EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL":
 
 
 def load_manifest():
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "language.json"), encoding="utf-8") as f:
-        return json.load(f)
+    """The image's language.json (exec languages, TypeScript), or None."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "language.json"), encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
 
 
 def format_syntax_error(e):
@@ -745,12 +758,16 @@ def python_child(runner, code_obj, test_input):
     os._exit(exit_code)
 
 
-class JavaScriptRunner(Runner):
-    """node starts slowly, so workers are started before the job arrives."""
+class JavaScriptRunner(Builder):
+    """node starts slowly, so workers are started before the job arrives. With a manifest that
+    compiles (TypeScript), the job's files are transpiled first and the workers run the output."""
 
-    def __init__(self, job, spares):
-        super().__init__(job)
+    def __init__(self, job, spares, manifest=None):
+        super().__init__(job, manifest or {})
         self.spares = spares  # ready node processes, oldest first
+
+    def keep_pids(self):
+        return self.spare_pids()
 
     def take_worker(self):
         while self.spares:
@@ -766,6 +783,13 @@ class JavaScriptRunner(Runner):
         return {c.pid for c in self.spares} | {c.pid for c in extra if c is not None}
 
     def run(self):
+        if self.manifest.get("compile"):
+            problem = self.build()
+            if problem is not None:
+                emit({"event": "compile_error", "message": problem})
+                return
+            with open(os.path.join(BUILD_DIR, self.manifest["output"]), encoding="utf-8") as f:
+                self.code = f.read()
         if self.mode == "stdio":
             return self.run_stdio()
         return self.run_function()
@@ -1536,7 +1560,7 @@ def main():
         return 78
     unverifiable = why_reset_unverifiable()
     template = None
-    manifest = load_manifest() if LANGUAGE == "exec" else None
+    manifest = load_manifest()
     if LANGUAGE == "python":
         # Before any job data and before the wakeup fd: the template inherits neither.
         template = Template()
@@ -1563,7 +1587,7 @@ def main():
         job = json.loads(line)
         emit({"event": "accepted"})
         if LANGUAGE == "javascript":
-            runner = JavaScriptRunner(job, spares)
+            runner = JavaScriptRunner(job, spares, manifest)
             runner.run()
             spares = runner.spares
         elif LANGUAGE == "exec":

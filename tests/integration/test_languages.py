@@ -179,3 +179,52 @@ def test_a_go_panic_in_function_mode_is_a_runtime_error(run_job):
                    "signature": {"params": ["int"], "returns": "int"}, "testCases": [{"input": "3"}]})
     assert res["results"][0]["status"] == "runtime_error", res
     assert "index out of range" in res["results"][0]["error"], res
+
+
+# The hostile suite's fork bomb and 100 MB output flood, in the compiled languages (their memory
+# bombs and endless loops are "hog" and "spin" above). Afterwards the engine still runs a job.
+HOSTILE = {
+    "c": {
+        "forkbomb": '#include <unistd.h>\nint main(void){for(;;)fork();}\n',
+        "flood": '#include <stdio.h>\n#include <string.h>\nint main(void){static char b[65536];memset(b,\'y\',sizeof b);'
+                 'for(int i=0;i<1600;i++)fwrite(b,1,sizeof b,stdout);return 0;}\n',
+    },
+    "java": {
+        "forkbomb": 'public class Main { public static void main(String[] a) throws Exception { while (true) {'
+                    ' try { new ProcessBuilder("/usr/bin/java", "-cp", "/box", "Main").start(); }'
+                    ' catch (Exception e) { } } } }\n',
+        "flood": 'public class Main { public static void main(String[] a) { byte[] b = new byte[65536];'
+                 ' java.util.Arrays.fill(b, (byte) 121); for (int i = 0; i < 1600; i++) System.out.write(b, 0, b.length);'
+                 ' System.out.flush(); } }\n',
+    },
+    "go": {
+        "forkbomb": 'package main\n\nimport "os/exec"\n\nfunc main() {\n\tfor {\n'
+                    '\t\t_ = exec.Command("/box/main").Start()\n\t}\n}\n',
+        "flood": 'package main\n\nimport (\n\t"bytes"\n\t"os"\n)\n\nfunc main() {\n\tb := bytes.Repeat([]byte("y"), 65536)\n'
+                 '\tfor i := 0; i < 1600; i++ {\n\t\tos.Stdout.Write(b)\n\t}\n}\n',
+    },
+    "rust": {
+        "forkbomb": 'fn main(){ loop { let _ = std::process::Command::new("/box/main").spawn(); } }\n',
+        "flood": 'use std::io::Write;\nfn main(){ let b = vec![b\'y\'; 65536]; let mut o = std::io::stdout().lock();'
+                 ' for _ in 0..1600 { if o.write_all(&b).is_err() { break; } } }\n',
+    },
+}
+
+
+@pytest.mark.parametrize("language", sorted(HOSTILE))
+def test_a_fork_bomb_in_a_compiled_language(language, run_job):
+    res = run_job(stdio_job(language, HOSTILE[language]["forkbomb"], time_limit_ms=1500))
+    assert res["status"] == "completed", res
+    assert res["results"][0]["status"] in ("timeout", "runtime_error", "memory_limit"), res
+    assert run_job(languages.LANGUAGES[language].doctor_job())["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("language", sorted(HOSTILE))
+def test_an_output_flood_in_a_compiled_language(language, run_job, settings):
+    job = stdio_job(language, HOSTILE[language]["flood"], time_limit_ms=8000)
+    job["testCases"] = [{"input": "", "expectedOutput": "y"}]
+    res = run_job(job)
+    test = res["results"][0]
+    assert test["status"] in ("failed", "runtime_error") and test["truncated"] is True, res
+    assert len(test["output"].encode()) <= settings.max_output_bytes
+    assert len(test["stdout"].encode()) <= settings.max_output_bytes
