@@ -228,3 +228,42 @@ def test_an_output_flood_in_a_compiled_language(language, run_job, settings):
     assert test["status"] in ("failed", "runtime_error") and test["truncated"] is True, res
     assert len(test["output"].encode()) <= settings.max_output_bytes
     assert len(test["stdout"].encode()) <= settings.max_output_bytes
+
+
+JAVA_FUNCTIONS = [
+    ("class Solution {\n    public int solution(int[] nums) { int b = nums[0]; for (int x : nums) b = Math.max(b, x);"
+     " return b; }\n}\n", {"params": ["int[]"], "returns": "int"}, "[3, 9, 2]", "9"),
+    ("import java.util.*;\nclass Solution {\n    static String[] solution(String s, long n, double f, boolean b) {\n"
+     "        return new String[] {s.toUpperCase() + \"\\u00e9\\\"\", Long.toString(n + 1), Double.toString(f), "
+     "String.valueOf(b)};\n    }\n}\n",
+     {"params": ["string", "long", "float", "bool"], "returns": "string[]"}, '"ab", 9007199254740993, 1.5, true',
+     '["AB\\u00e9\\"", "9007199254740994", "1.5", "true"]'),
+    ("class Solution {\n    int[][] solution(int[][] g) { return new int[][] { g[1], {} }; }\n}\n",
+     {"params": ["int[][]"], "returns": "int[][]"}, "[[1, 2], [3]]", "[[3], []]"),
+    ("class Solution {\n    double solution(double[] xs) { double s = 0; for (double x : xs) s += x; return s; }\n}\n",
+     {"params": ["float[]"], "returns": "float"}, "[0.5, 1.5, 1]", "3.0"),
+]
+
+
+@pytest.mark.parametrize("code,signature,args,expected", JAVA_FUNCTIONS)
+def test_function_mode_in_java_decodes_the_signature_types(code, signature, args, expected, run_job):
+    res = run_job({"language": "java", "code": code, "signature": signature,
+                   "testCases": [{"input": args, "expectedOutput": expected}]})
+    assert res["verdict"] == "pass", res
+
+
+@pytest.mark.parametrize("code,status,error", [
+    ("class Solution { int solution(int n) { throw new IllegalStateException(\"bad\"); } }\n", "runtime_error",
+     "IllegalStateException: bad"),
+    ("class Solution { int solution(int n) { return solution(n + 1) + 1; } }\n", "runtime_error", "StackOverflowError"),
+    ("import java.util.*;\nclass Solution { int solution(int n) { List<long[]> k = new ArrayList<>();"
+     " while (true) k.add(new long[1 << 17]); } }\n", "memory_limit", None),
+    ("class Solution { int other(int n) { return n; } }\n", "runtime_error", "NoSuchMethodError"),
+])
+def test_java_function_mode_failures(code, status, error, run_job):
+    res = run_job({"language": "java", "code": code, "signature": {"params": ["int"], "returns": "int"},
+                   "timeLimitMs": 5000, "testCases": [{"input": "1"}]})
+    test = res["results"][0]
+    assert test["status"] == status, res
+    if error:
+        assert error in test["error"], res
