@@ -22,22 +22,11 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engine_bench import WORKLOADS, check, pct, run_concurrently, timed, wait_full  # noqa: E402
+from engine_bench import WORKLOADS, bench_engine, pct, run_concurrently, wait_full  # noqa: E402
 from execd.config import load_settings  # noqa: E402
 from execd.executor import Executor  # noqa: E402
 
 RUNTIMES = ("runc", "runsc")
-
-
-def series(executor, workload, n, settle):
-    samples = []
-    for _ in range(n):
-        if settle:
-            wait_full(executor)
-        ms, result = timed(lambda: executor.execute(dict(workload)))
-        check(result, "bench")
-        samples.append(ms)
-    return samples
 
 
 def measure(runtime, n, seconds):
@@ -46,17 +35,17 @@ def measure(runtime, n, seconds):
     with Executor(settings) as ex:
         wait_full(ex, timeout=120)
         for name in ("W1", "W2", "W3", "W4"):
-            figures["warm " + name] = series(ex, WORKLOADS[name], n, settle=True)
+            figures["warm " + name] = bench_engine(ex, WORKLOADS[name], n, warm=True)
         for name in ("W1", "W2", "W3", "W4"):
             for _ in range(10):  # unmeasured: the pools learn the demand
                 ex.execute(dict(WORKLOADS[name]))
             time.sleep(2.0)
-            figures["back-to-back " + name] = series(ex, WORKLOADS[name], n, settle=False)
+            figures["back-to-back " + name] = bench_engine(ex, WORKLOADS[name], n, warm=False)
         wait_full(ex, timeout=120)
         rate, lat, errors = run_concurrently(lambda: ex.execute(dict(WORKLOADS["W1"])), 2, seconds)
         figures["sustained W1 2 callers"] = (rate, lat, errors)
     with Executor(dataclasses.replace(settings, sandbox_max_jobs=1), warm=False) as ex:
-        figures["cold W1"] = series(ex, WORKLOADS["W1"], max(5, n // 3), settle=False)
+        figures["cold W1"] = bench_engine(ex, WORKLOADS["W1"], max(5, n // 3), warm=False)
     return figures
 
 
