@@ -122,6 +122,18 @@ def cmd_runtime(args, settings):
     return EXIT_OK
 
 
+def why_not_passed(result):
+    """One line an operator can act on: the compiler's or the first failed test's own words."""
+    if result.get("status") == "error":
+        return result["error"]["message"][:300]
+    if result.get("compileOutput"):
+        return result["compileOutput"].strip().splitlines()[-1][:300]
+    for test in result.get("results", ()):
+        if test["status"] != "passed":
+            return ("test %s: %s %s" % (test.get("index", "?"), test["status"], test.get("error") or ""))[:300]
+    return ""
+
+
 def cmd_doctor(args, settings):
     """Whether this host can run jobs as configured: engine, images, runtime, one job per language."""
     from execd import images, languages
@@ -148,6 +160,8 @@ def cmd_doctor(args, settings):
             passed = result.get("verdict") == "pass"
             ok = ok and passed
             print("%-11s %s  (%s)" % (name, "ok" if passed else "FAILED", verdict))
+            if not passed:
+                print("            %s" % why_not_passed(result))
     return EXIT_OK if ok else EXIT_FAILURE
 
 

@@ -236,6 +236,8 @@ def validate(raw, settings):
     if raw.get("signature") is not None:
         try:
             signature = signatures.parse(raw["signature"])
+            if mode == "function":
+                language.check_signature(signature)
         except ValueError as e:
             raise JobError(str(e)) from e
     elif mode == "function" and language.needs_signature:

@@ -5,7 +5,8 @@ version, aliases, identifier rule, which in-sandbox runner drives it, modes,
 whether function mode needs a signature, default pool size, what its
 out-of-memory death prints, and for `exec` languages the source file name
 and the compile and run commands) and, for `exec` languages with function
-mode, `harness.py`: host code that wraps a submission into a program which
+mode, `harness.py`: host code (`wrap`; `check` where the language takes only some
+signatures; `support_files` for files beside the program in every mode) that wraps a submission into a program which
 reads its arguments as JSON on stdin and writes the return value as JSON on
 fd 3. Every image also gets the shared in-sandbox runner (runner.py) and,
 for the `javascript` runner, bootstrap.js. No Docker calls here.
@@ -38,6 +39,13 @@ class Language:
     sample: str  # solution(n) = n * 2 (function mode where it has it, else stdio): for `execd doctor`, benches
     context_files: tuple  # files of the image's build context, relative to HERE
     harness: object = None  # wrap(code, entry_point, signature) -> program text or {file: text}
+    signature_rule: object = None  # check(signature): ValueError when the language cannot take it
+    support: object = None  # support_files(job) -> {file: text} beside the program in every mode
+
+    def check_signature(self, signature):
+        """ValueError saying why this language's function mode cannot take `signature`."""
+        if self.signature_rule is not None:
+            self.signature_rule(signature)
 
     def context(self):
         """(name in the build context, path on disk) for every file of the image."""
@@ -49,10 +57,13 @@ class Language:
     def files(self, job):
         """{file name: text} an exec runner writes to /box for `job`: the source, and in function
         mode what the harness makes of it (the wrapped source, or the source plus files of its own)."""
+        made = {self.source: job.code}
         if job.mode == "function" and self.harness is not None:
-            made = self.harness(job.code, job.entry_point, job.signature)
-            return {self.source: made} if isinstance(made, str) else made
-        return {self.source: job.code}
+            wrapped = self.harness(job.code, job.entry_point, job.signature)
+            made = {self.source: wrapped} if isinstance(wrapped, str) else wrapped
+        if self.support is not None:
+            made.update(self.support(job))
+        return made
 
     def doctor_job(self):
         """The sample: solution(n) = n * 2 in function mode, or a program printing twice what it reads."""
@@ -68,18 +79,20 @@ class Language:
 
 
 def _load_harness(folder):
+    """(wrap, check, support_files) from the folder's harness.py; None for what it lacks."""
     path = os.path.join(HERE, folder, "harness.py")
     if not os.path.exists(path):
-        return None
+        return None, None, None
     spec = importlib.util.spec_from_file_location("execd.languages.%s_harness" % folder, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.wrap
+    return getattr(module, "wrap", None), getattr(module, "check", None), getattr(module, "support_files", None)
 
 
 def _load(folder):
     with open(os.path.join(HERE, folder, "language.json"), encoding="utf-8") as f:
         m = json.load(f)
+    wrap, check, support = _load_harness(folder)
     files = sorted(name for name in os.listdir(os.path.join(HERE, folder))
                    if name not in HOST_ONLY and not name.startswith((".", "__")))
     return Language(
@@ -89,7 +102,7 @@ def _load(folder):
         oom_markers=tuple(m.get("oomMarkers", ())), compiled=bool(m.get("compile")),
         build_dir_mb=int(m.get("buildDirMb", 0)), source=m.get("source", ""), sample=m["sample"],
         context_files=tuple(os.path.join(folder, name) for name in files) + RUNNERS[m["runner"]],
-        harness=_load_harness(folder),
+        harness=wrap, signature_rule=check, support=support,
     )
 
 

@@ -553,10 +553,13 @@ class Builder(Runner):
     def __init__(self, job, manifest):
         super().__init__(job)
         self.manifest = manifest
-        self.env = dict(EXEC_ENV, **manifest.get("env", {}))
         memory_mb = int(job.get("memoryLimitMb") or 256)
-        # Manifest commands may name {memoryMb}, {heapMb} (a JVM heap that leaves room for the rest).
-        self.words = {"memoryMb": str(memory_mb), "heapMb": str(max(16, memory_mb * 5 // 8))}
+        # Manifest commands and env values may name {memoryMb}, {heapMb} (a JVM heap that leaves
+        # room for the rest) and {stackMb}: a stack small enough that a runaway recursion ends
+        # as the language's stack overflow, well before it could exhaust the memory limit.
+        self.words = {"memoryMb": str(memory_mb), "heapMb": str(max(16, memory_mb * 5 // 8)),
+                      "stackMb": str(min(64, max(2, memory_mb // 8)))}
+        self.env = dict(EXEC_ENV, **{k: v.format(**self.words) for k, v in manifest.get("env", {}).items()})
 
     def command(self, key):
         return [part.format(**self.words) for part in self.manifest[key]]

@@ -1,6 +1,7 @@
 """Every language through the engine: the shared language examples, then per language a
-pass, a wrong answer, a runtime error, a timeout, a memory exhaustion and (compiled ones) a
-compile error, in stdio mode, and function mode where the language has it."""
+pass, a wrong answer, a runtime error, a timeout, a memory exhaustion, a stack overflow and
+(compiled ones) a compile error, in stdio mode, and function mode with every type of the
+contract in the typed languages."""
 import json
 
 import pytest
@@ -92,12 +93,8 @@ def test_language_example(rec, run_job):
     job = rec["job"]
     lang = languages.resolve(job["language"])
     assert lang is not None, "%s is not a language here" % job["language"]
+    assert job.get("mode", "function") in lang.modes
     res = run_job(job)
-    if job.get("mode", "function") not in lang.modes:
-        # Function mode of the typed languages is not built yet: refused, clearly, never run wrongly.
-        assert res["status"] == "error" and res["error"]["code"] == "invalid_job", res
-        assert "function mode is not available for %s" % lang.name in res["error"]["message"], res
-        return
     exp = rec["expect"]
     assert res["status"] == exp["status"] and res["verdict"] == exp["verdict"], res
     for got, want in zip(res["results"], exp["results"], strict=True):
@@ -272,3 +269,132 @@ def test_java_function_mode_failures(code, status, error, run_job):
     assert test["status"] == status, res
     if error:
         assert error in test["error"], res
+
+
+# A runaway recursion in each language, written so that no optimiser can turn it into a loop.
+STACK_OVERFLOW = {
+    "python": "def f(n):\n    return f(n + 1) + 1\nprint(f(0))\n",
+    "javascript": "function f(n) { return f(n + 1) + 1; }\nconsole.log(f(0));\n",
+    "typescript": "function f(n: number): number { return f(n + 1) + 1; }\nconsole.log(f(0));\n",
+    "ruby": "def f(n)\n  f(n + 1) + 1\nend\nputs f(0)\n",
+    "php": "<?php\nfunction f($n) { return f($n + 1) + 1; }\necho f(0);\n",
+    "go": "package main\n\nimport \"fmt\"\n\nfunc f(n int) int {\n\tvar pad [64]int\n\tpad[n%64] = n\n"
+          "\treturn f(n+1) + pad[(n+1)%64]\n}\n\nfunc main() {\n\tfmt.Println(f(0))\n}\n",
+    "java": "public class Main { static int f(int n) { return f(n + 1) + 1; }"
+            " public static void main(String[] a) { System.out.println(f(0)); } }\n",
+    "c": "#include <stdio.h>\nint f(int n) { volatile char pad[256]; pad[n % 256] = (char) n;"
+         " return f(n + 1) + pad[(n + 7) % 256]; }\nint main(void) { printf(\"%d\\n\", f(0)); return 0; }\n",
+    "cpp": "#include <iostream>\nint f(int n) { volatile char pad[256]; pad[n % 256] = (char) n;"
+           " return f(n + 1) + pad[(n + 7) % 256]; }\nint main() { std::cout << f(0) << std::endl; }\n",
+    "rust": "fn f(n: usize) -> usize { let mut pad = [0u8; 256]; pad[n % 256] = n as u8; let r = f(n + 1);"
+            " let x = unsafe { std::ptr::read_volatile(&pad[r % 256]) }; x as usize + r }\n"
+            "fn main() { println!(\"{}\", f(0)); }\n",
+}
+# PHP 8.2 keeps its call frames on the heap and has no stack limit (zend.max_allowed_stack_size
+# is PHP 8.3): a runaway recursion there is a memory exhaustion, and reported as one.
+STACK_VERDICT = {"php": "memory_limit"}
+
+
+@pytest.mark.parametrize("language", sorted(STACK_OVERFLOW))
+def test_a_stack_overflow_is_a_runtime_error(language, run_job):
+    assert set(STACK_OVERFLOW) == set(languages.LANGUAGES)
+    res = run_job(dict(stdio_job(language, STACK_OVERFLOW[language], time_limit_ms=8000),
+                       testCases=[{"input": ""}]))
+    assert res["status"] == "completed", res
+    assert res["results"][0]["status"] == STACK_VERDICT.get(language, "runtime_error"), res
+
+
+# Function mode of C, C++ and Rust: (language, code, signature, arguments, expected output).
+ALL_TYPES = {"params": ["string", "long", "float", "bool"], "returns": "string[]"}
+NATIVE_FUNCTIONS = [
+    ("c", "int solution(int* nums, int numsSize) {\n    int best = nums[0];\n"
+          "    for (int i = 1; i < numsSize; i++) if (nums[i] > best) best = nums[i];\n    return best;\n}\n",
+     {"params": ["int[]"], "returns": "int"}, "[3, 9, 2]", "9"),
+    ("c", "#include <ctype.h>\nchar** solution(char* s, long long n, double f, bool b, int* returnSize) {\n"
+          "    static char *out[3];\n    static char num[32];\n    for (char *p = s; *p; p++) *p = (char) toupper(*p);\n"
+          "    snprintf(num, sizeof num, \"%lld\", n + 1);\n    out[0] = s; out[1] = num; out[2] = \"q\\\"\";\n"
+          "    *returnSize = b && f == 1.5 ? 3 : 0;\n    return out;\n}\n",
+     ALL_TYPES, '"ab\\u00e9", 9007199254740993, 1.5, true', '["AB\\u00e9", "9007199254740994", "q\\""]'),
+    ("c", "double* solution(double* xs, int n, bool* flags, int m, int* returnSize) {\n"
+          "    *returnSize = n;\n    for (int i = 0; i < n; i++) xs[i] = flags[i % m] ? xs[i] / 4 : -xs[i];\n"
+          "    return xs;\n}\n",
+     {"params": ["float[]", "bool[]"], "returns": "float[]"}, "[1, 2.5, 3.0], [true, false]", "[0.25, -2.5, 0.75]"),
+    ("c", "int* solution(int n, int* returnSize) { *returnSize = 0; return NULL; }\n",
+     {"params": ["int"], "returns": "int[]"}, "4", "[]"),
+    ("cpp", "class Solution {\npublic:\n    int solution(vector<int>& nums) { return *max_element(nums.begin(), nums.end()); }\n};\n",
+     {"params": ["int[]"], "returns": "int"}, "[3, 9, 2]", "9"),
+    ("cpp", "vector<string> solution(const string& s, long long n, double f, bool b) {\n"
+            "    if (!b || f != 1.5) return {};\n    string u = s;\n    for (auto& c : u) c = toupper(c);\n"
+            "    return {u, to_string(n + 1), \"q\\\"\"};\n}\n",
+     ALL_TYPES, '"ab\\u00e9", 9007199254740993, 1.5, true', '["AB\\u00e9", "9007199254740994", "q\\""]'),
+    ("cpp", "struct Solution {\n    static vector<vector<int>> solution(vector<vector<int>> g) { return {g[1], {}}; }\n};\n",
+     {"params": ["int[][]"], "returns": "int[][]"}, "[[1, 2], [3]]", "[[3], []]"),
+    ("cpp", "class Solution {\npublic:\n    vector<bool> solution(vector<double>& xs, vector<vector<string>>& names) {\n"
+            "        return {accumulate(xs.begin(), xs.end(), 0.0) == 3.0, names[0][1] == \"b\"};\n    }\n};\n",
+     {"params": ["float[]", "string[][]"], "returns": "bool[]"}, '[0.5, 1.5, 1], [["a", "b"]]', "[true, true]"),
+    ("rust", "impl Solution {\n    pub fn solution(nums: Vec<i32>) -> i32 {\n        *nums.iter().max().unwrap()\n    }\n}\n",
+     {"params": ["int[]"], "returns": "int"}, "[3, 9, 2]", "9"),
+    ("rust", "fn solution(s: String, n: i64, f: f64, b: bool) -> Vec<String> {\n"
+             "    if !b || f != 1.5 { return vec![]; }\n    vec![s.to_uppercase(), (n + 1).to_string(), \"q\\\"\".to_string()]\n}\n",
+     ALL_TYPES, '"ab\\u00e9", 9007199254740993, 1.5, true', '["AB\\u00c9", "9007199254740994", "q\\""]'),
+    ("rust", "pub struct Solution;\nimpl Solution {\n    pub fn solution(g: Vec<Vec<i64>>, x: Vec<f64>) -> Vec<Vec<i64>> {\n"
+             "        vec![g[1].clone(), vec![x.len() as i64]]\n    }\n}\n",
+     {"params": ["long[][]", "float[]"], "returns": "long[][]"}, "[[1, 2], [3]], [0.5]", "[[3], [1]]"),
+    ("rust", "fn solution(words: Vec<String>, flags: Vec<Vec<bool>>) -> f64 {\n"
+             "    (words.len() + flags[0].len()) as f64 / 4.0\n}\n",
+     {"params": ["string[]", "bool[][]"], "returns": "float"}, '["a", "b"], [[true]]', "0.75"),
+]
+
+
+@pytest.mark.parametrize("language,code,signature,args,expected", NATIVE_FUNCTIONS)
+def test_function_mode_in_c_cpp_and_rust_decodes_the_signature_types(language, code, signature, args, expected,
+                                                                    run_job):
+    res = run_job({"language": language, "code": code, "signature": signature,
+                   "testCases": [{"input": args, "expectedOutput": expected}]})
+    assert res["verdict"] == "pass", res
+    got, want = json.loads(res["results"][0]["output"]), json.loads(expected)
+    assert got == (pytest.approx(want) if signature["returns"] == "float[]" else want)
+
+
+INT_TO_INT = {"params": ["int"], "returns": "int"}
+
+
+@pytest.mark.parametrize("language,code,status,error", [
+    ("c", "int solution(int n) { int *p = 0; return p[n]; }\n", "runtime_error", "SIGSEGV"),
+    ("cpp", "int solution(int n) { throw invalid_argument(\"bad\"); }\n", "runtime_error",
+     "std::invalid_argument: bad"),
+    ("cpp", "int solution(int n) { vector<vector<char>> keep; for (;;) keep.emplace_back(1 << 20, 1); }\n",
+     "memory_limit", None),
+    ("rust", "fn solution(n: i32) -> i32 { let v: Vec<i32> = Vec::new(); v[n as usize] }\n", "runtime_error",
+     "panicked: index out of bounds"),
+    ("rust", "fn solution(n: i32) -> i32 { let mut keep = Vec::new(); loop { keep.push(vec![1u8; 1 << 20]); } }\n",
+     "memory_limit", None),
+])
+def test_native_function_mode_failures(language, code, status, error, run_job):
+    res = run_job({"language": language, "code": code, "signature": INT_TO_INT, "timeLimitMs": 5000,
+                   "memoryLimitMb": 128, "testCases": [{"input": "3"}]})
+    test = res["results"][0]
+    assert test["status"] == status, res
+    if error:
+        assert error in test["error"], res
+
+
+@pytest.mark.parametrize("language,code,diagnostic", [
+    ("c", "int other(int n) { return n; }\n", "solution"),
+    ("c", "int solution(int a, int b) { return a + b; }\n", "too few arguments"),
+    ("cpp", "class Solution { public: int other(int n) { return n; } };\n", "no member named"),
+    ("cpp", "string solution(int n) { return \"x\"; }\n", "execd_main.cpp"),
+    ("rust", "fn other(n: i32) -> i32 { n }\n", "cannot find function"),
+    ("rust", "fn solution(n: String) -> i32 { 1 }\n", "mismatched types"),
+])
+def test_a_function_that_does_not_fit_the_signature_is_a_compile_error(language, code, diagnostic, run_job):
+    res = run_job({"language": language, "code": code, "signature": INT_TO_INT, "testCases": [{"input": "3"}]})
+    assert res["verdict"] == "compile_error", res
+    assert diagnostic in res["compileOutput"], res
+
+
+def test_compile_errors_quote_the_players_own_lines(run_job):
+    code = "class Solution {\npublic:\n    int solution(int n) {\n        return n +;\n    }\n};\n"
+    res = run_job({"language": "cpp", "code": code, "signature": INT_TO_INT, "testCases": [{"input": "3"}]})
+    assert res["verdict"] == "compile_error", res
+    assert "solution.cpp:4:" in res["compileOutput"] and "return n +;" in res["compileOutput"], res

@@ -56,7 +56,14 @@ def test_a_job_breaking_its_signature_is_refused(change, message):
     assert e.value.code == "invalid_job" and message in e.value.message
 
 
-def test_a_mode_a_language_lacks_is_refused_by_name():
+def test_c_takes_arrays_one_level_deep_as_its_convention_says():
+    two_d = {"language": "c", "code": "int solution(int n) { return n; }",
+             "signature": {"params": ["int[][]"], "returns": "int"}, "testCases": [{"input": "[[1]]"}]}
     with pytest.raises(JobError) as e:
-        jobs.validate({"language": "rust", "code": "fn main(){}", "testCases": [{"input": "1"}]}, SETTINGS)
-    assert e.value.message.startswith("function mode is not available for rust")
+        jobs.validate(two_d, SETTINGS)
+    assert e.value.code == "invalid_job" and "one level deep" in e.value.message
+    # The same signature in stdio mode is not a function's: nothing to refuse.
+    jobs.validate(dict(two_d, mode="stdio", testCases=[{"input": "1"}]), SETTINGS)
+    # C++ and Rust take two levels.
+    for language in ("cpp", "rust"):
+        jobs.validate(dict(two_d, language=language), SETTINGS)

@@ -51,6 +51,29 @@ func main() {
 '''
 
 
+# Go lets a goroutine's stack grow to 1 GB, so a runaway recursion would exhaust the memory
+# limit first; this file, beside the program in every mode, caps it at the runner's {stackMb}.
+STACK_CAP = '''package main
+
+import (
+	execddebug "runtime/debug"
+	execdos "os"
+	execdstrconv "strconv"
+)
+
+func init() {
+	if mb, err := execdstrconv.Atoi(execdos.Getenv("EXECD_STACK_MB")); err == nil && mb > 0 {
+		execddebug.SetMaxStack(mb << 20)
+	}
+}
+'''
+
+
+def support_files(job):
+    """Files beside the program in every mode."""
+    return {"execd_stack.go": STACK_CAP}
+
+
 def go_type(kind):
     return "[]" * kind.depth + GO_TYPES[kind.scalar]
 
