@@ -6,8 +6,8 @@ from execd.config import load_settings
 SETTINGS = load_settings(None, environ={})
 
 
-def files_for(language, code, params=("int",), returns="int", mode="function"):
-    raw = {"language": language, "code": code, "mode": mode, "testCases": [{"input": "1"}]}
+def files_for(language, code, params=("int",), returns="int", mode="function", args="1"):
+    raw = {"language": language, "code": code, "mode": mode, "testCases": [{"input": args}]}
     if mode == "function":
         raw["signature"] = {"params": list(params), "returns": returns}
     job = jobs.validate(raw, SETTINGS)
@@ -41,7 +41,7 @@ def test_rust_declares_solution_only_when_the_player_did_not():
 
 def test_c_passes_an_array_as_pointer_and_length_and_a_returned_one_by_return_size():
     main = files_for("c", "int* solution(int* a, int n, int k, int* r) { *r = 0; return a; }",
-                     params=("int[]", "int"), returns="int[]")["main.c"]
+                     params=("int[]", "int"), returns="int[]", args="[1], 2")["main.c"]
     assert "solution(a0, a0Size, a1, &execd_return_size)" in main
 
 
