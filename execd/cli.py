@@ -87,6 +87,43 @@ def cmd_reap(args, settings):
     return EXIT_OK
 
 
+def cmd_submit(args, settings):
+    """A job to a running execd, over AMQP (as the battle service sends them) or HTTP."""
+    from execd import client
+
+    try:
+        job = json.loads(_read_source(args.job))
+    except ValueError as e:
+        raise SystemExit("execd submit: --job is not valid JSON: %s" % e) from None
+    try:
+        if args.http:
+            api_key = args.api_key or os.environ.get("EXECD_API_KEY") or first_api_key(settings)
+            result = client.HttpClient(args.http, api_key=api_key, timeout=args.timeout).execute(job)
+        else:
+            with client.AmqpClient(args.amqp_url or settings.amqp_url, queue=args.queue or settings.execution_queue,
+                                   timeout=args.timeout) as amqp:
+                result = amqp.execute(job)
+    except client.JobRefused as e:
+        result = e.result
+    except client.ClientError as e:
+        print("execd submit: %s: %s" % (e.code, e), file=sys.stderr)
+        return EXIT_ERROR
+    json.dump(result, sys.stdout, indent=2 if args.pretty else None, ensure_ascii=False)
+    sys.stdout.write("\n")
+    if result["status"] != "completed":
+        return EXIT_ERROR
+    return EXIT_PASS if result["verdict"] == "pass" else EXIT_NOT_PASSED
+
+
+def first_api_key(settings):
+    """A key this host's own configuration accepts, or None."""
+    try:
+        keys = settings.static_api_keys()
+    except OSError:
+        return None
+    return keys[0] if keys else None
+
+
 def cmd_config(args, settings):
     from execd.config import SECRETS
 
@@ -242,6 +279,16 @@ def make_parser():
     reap = sub.add_parser("reap", help="remove sandbox containers left by dead execd processes")
     reap.add_argument("--all", action="store_true", help="remove every execd sandbox on this Docker engine")
     reap.set_defaults(func=cmd_reap)
+
+    submit = sub.add_parser("submit", help="send a job to a running execd (AMQP, or HTTP) and print its result")
+    submit.add_argument("--job", required=True, help="a contract job as a JSON file, or - for stdin")
+    submit.add_argument("--http", metavar="URL", help="use the HTTP API at URL (e.g. http://127.0.0.1:3003)")
+    submit.add_argument("--api-key", help="Bearer key for --http (default: $EXECD_API_KEY, then this host's keys)")
+    submit.add_argument("--amqp-url", help="broker (default: AMQP_URL)")
+    submit.add_argument("--queue", help="execution queue (default: EXECUTION_QUEUE)")
+    submit.add_argument("--timeout", type=float, default=70.0, help="seconds to wait for the result")
+    submit.add_argument("--pretty", action="store_true", help="indent the result JSON")
+    submit.set_defaults(func=cmd_submit)
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)

@@ -79,6 +79,14 @@ class Settings:
         """The POOL_SIZES entry for `language`, else `default` (the language's own)."""
         return parse_pool_sizes(self.pool_sizes).get(language, default)
 
+    def static_api_keys(self):
+        """EXECD_API_KEYS, then the lines of API_KEYS_FILE (blank lines and # comments skipped)."""
+        keys = [k.strip() for k in self.execd_api_keys.split(",") if k.strip()]
+        if self.api_keys_file:
+            with open(self.api_keys_file, encoding="utf-8") as f:
+                keys += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        return keys
+
     def worker_count(self):
         return self.workers or os.cpu_count() or 1
 

@@ -85,11 +85,7 @@ class Authenticator:
 
     @classmethod
     def from_settings(cls, settings):
-        keys = [k.strip() for k in settings.execd_api_keys.split(",") if k.strip()]
-        if settings.api_keys_file:
-            with open(settings.api_keys_file, encoding="utf-8") as f:
-                keys += [line.strip() for line in f if line.strip() and not line.startswith("#")]
-        return cls(keys, settings.jwt_secret, settings.execd_auth.lower() == "disabled")
+        return cls(settings.static_api_keys(), settings.jwt_secret, settings.execd_auth.lower() == "disabled")
 
     @property
     def configured(self):
