@@ -13,7 +13,7 @@ from tests.conftest import unavailable
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S_VERSION = "1.32.0"
-OVERLAYS = ("base", "keda", "gvisor")
+OVERLAYS = ("base", "keda", "gvisor", "observability")
 CLUSTER_SCOPED = {"RuntimeClass"}
 
 
@@ -43,6 +43,7 @@ def by_kind(docs):
 # the Prometheus operator require.
 CRD_REQUIRED = {
     "ServiceMonitor": ("monitoring.coreos.com/v1", ["spec.selector", "spec.endpoints"]),
+    "PrometheusRule": ("monitoring.coreos.com/v1", ["spec.groups"]),
     "ScaledObject": ("keda.sh/v1alpha1", ["spec.scaleTargetRef.name", "spec.triggers"]),
     "TriggerAuthentication": ("keda.sh/v1alpha1", ["spec.secretTargetRef"]),
 }
