@@ -21,7 +21,7 @@ unit:
 	$(PYTHON) -m pytest -q tests/unit
 
 serve: provision
-	execd serve
+	execd serve --dev
 
 bench: provision
 	$(PYTHON) bench/engine_bench.py

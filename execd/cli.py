@@ -67,7 +67,11 @@ def cmd_images(args, settings):
 
     client = docker_client(settings)
     if args.images_command == "build":
-        for name, tag in images.build_all(client, settings.image_prefix).items():
+        # Progress on stderr, so stdout stays the list of tags.
+        def progress(text):
+            print(text, file=sys.stderr, flush=True)
+
+        for name, tag in images.build_all(client, settings.image_prefix, progress=progress).items():
             print("%s %s" % (name, tag))
         return EXIT_OK
     missing = images.missing_images(client, settings.image_prefix)
@@ -125,7 +129,20 @@ def first_api_key(settings):
 
 
 def cmd_config(args, settings):
-    from execd.config import SECRETS
+    from execd.config import SECRETS, check_settings
+
+    if args.check:
+        # Loading already refused malformed values (exit 3 before we got here); these are the
+        # checks that need more than one value, or the filesystem.
+        problems, warnings = check_settings(settings)
+        for text in warnings:
+            print("warning: %s" % text)
+        for text in problems:
+            print("error: %s" % text)
+        if problems:
+            return EXIT_CONFIG
+        print("configuration OK (%s)" % (args.config or default_config_path() or "defaults and environment"))
+        return EXIT_OK
 
     descriptions = settings.describe()
     for name, value in sorted(vars(settings).items()):
@@ -203,9 +220,21 @@ def cmd_doctor(args, settings):
 
 
 def cmd_serve(args, settings):
+    import logging
     import tempfile
 
-    from execd import metrics as metrics_module
+    from execd import devmode, metrics as metrics_module
+
+    dev_key = None
+    if settings.execd_auth.lower() != "disabled" and not devmode.has_credentials(settings):
+        if args.dev:
+            dev_key = devmode.dev_key()
+            os.environ["EXECD_API_KEYS"] = dev_key  # the workers and a reload (SIGHUP) see it too
+            settings = load_settings(args.config or default_config_path())
+        else:
+            logging.getLogger("execd").warning(
+                "no API keys or JWT secret are configured: every /api/* request is refused (401). Set "
+                "EXECD_API_KEYS, API_KEYS_FILE or JWT_SECRET; `execd serve --dev` makes a development key")
 
     # Before anything imports prometheus_client: it picks its value class then.
     metrics_module.prepare_dir()
@@ -230,8 +259,6 @@ def cmd_serve(args, settings):
         return EXIT_HALT
     except SandboxUnavailable as e:
         # Start anyway: /health says Docker is down and workers retry with backoff.
-        import logging
-
         logging.getLogger("execd").error("starting without Docker: %s", e.message)
     runtime_dir = os.environ.get("RUNTIME_DIRECTORY") or tempfile.mkdtemp(prefix="execd-run-")
     metrics = metrics_module.Metrics()
@@ -240,6 +267,8 @@ def cmd_serve(args, settings):
         if client is not None:
             reap_orphans(client)
 
+    if args.dev:
+        print(devmode.banner(settings.port, dev_key), file=sys.stderr, flush=True)
     supervisor = Supervisor(settings, args.config or default_config_path(), runtime_dir, metrics,
                             http=HttpFrontend(settings, metrics), reap_sandboxes=reap_sandboxes,
                             load_settings=load_settings)
@@ -249,7 +278,7 @@ def cmd_serve(args, settings):
 def cmd_worker(args, settings):
     from execd.consumer import worker_main
 
-    setup_logging(settings.log_level, role="worker", slot=args.slot)
+    setup_logging(settings.log_level, role="worker", fmt=settings.log_format, slot=args.slot)
     return worker_main(settings, args.slot, args.heartbeat)
 
 
@@ -291,6 +320,7 @@ def make_parser():
     submit.set_defaults(func=cmd_submit)
 
     cfg = sub.add_parser("config", help="print the effective settings")
+    cfg.add_argument("--check", action="store_true", help="validate the configuration without starting; exit 3 if bad")
     cfg.set_defaults(func=cmd_config)
 
     rt = sub.add_parser("runtime", help="register a sandbox runtime (gVisor's runsc) with the Docker engine")
@@ -306,6 +336,8 @@ def make_parser():
     doctor.set_defaults(func=cmd_doctor)
 
     serve = sub.add_parser("serve", help="run the daemon: queue consumers, HTTP API, metrics")
+    serve.add_argument("--dev", action="store_true",
+                       help="development: with no credentials configured, make and print a local API key")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker")  # started by `serve`; not for direct use
@@ -329,7 +361,7 @@ def main(argv=None):
     # The daemon logs JSON to stdout; one-shot commands keep stdout for their output.
     daemon = args.command in ("serve", "worker")
     setup_logging(settings.log_level, role="supervisor" if args.command == "serve" else args.command,
-                  stream=sys.stdout if daemon else sys.stderr)
+                  stream=sys.stdout if daemon else sys.stderr, fmt=settings.log_format)
     try:
         return args.func(args, settings)
     except ExecdError as e:

@@ -46,6 +46,7 @@ class Settings:
     instance_name: str = _setting("", "label value execd.instance on this instance's sandboxes")
     image_prefix: str = _setting("execd", "sandbox images are tagged <prefix>-<language>:<content hash>")
     log_level: str = _setting("info", "debug, info, warning or error")
+    log_format: str = _setting("auto", "auto (text on a terminal, JSON otherwise), json or text")
     # -- the daemon ------------------------------------------------------------
     workers: int = _setting(0, "queue consumer processes; 0 = the number of CPUs")
     port: int = _setting(3003, "HTTP port for /api/execute, /api/languages, /health, /metrics")
@@ -178,7 +179,33 @@ def load_settings(ini_path=None, environ=None):
         raise ConfigError("port: %d is not a TCP port" % settings.port)
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: %r is not one of debug, info, warning, error" % settings.log_level)
+    if settings.log_format not in ("auto", "json", "text"):
+        raise ConfigError("log_format: %r is not one of auto, json, text" % settings.log_format)
     return settings
+
+
+def check_settings(settings):
+    """(problems, warnings) a loaded configuration still has: what only shows across values or
+    on disk. A problem keeps execd from working as configured; a warning is worth a look."""
+    from execd import languages
+
+    problems, warnings = [], []
+    unknown = sorted(set(parse_pool_sizes(settings.pool_sizes)) - set(languages.LANGUAGES))
+    if unknown:
+        problems.append("pool_sizes names %s, not a language here (%s)"
+                        % (", ".join(unknown), ", ".join(languages.LANGUAGES)))
+    try:
+        keys = settings.static_api_keys()
+    except OSError as e:
+        problems.append("api_keys_file %s cannot be read: %s" % (settings.api_keys_file, e.strerror))
+        keys = []
+    if settings.execd_auth.lower() == "disabled":
+        warnings.append("execd_auth = disabled: anyone who reaches port %d can run code" % settings.port)
+    elif not keys and not settings.jwt_secret:
+        warnings.append("no API keys or JWT secret: every /api/* request is refused (401); the queue still works")
+    if settings.jwt_secret and len(settings.jwt_secret) < 32:
+        warnings.append("jwt_secret is %d characters; use 32 or more" % len(settings.jwt_secret))
+    return problems, warnings
 
 
 def parse_pool_sizes(text):

@@ -111,26 +111,46 @@ def ensure_base_image(client):
     return "created"
 
 
-def build(client, language, prefix="execd"):
-    """Build one language's image unless its content-hash tag exists. Returns the tag."""
+def build(client, language, prefix="execd", progress=None):
+    """Build one language's image unless its content-hash tag exists. Returns the tag.
+
+    `progress(text)`, when given, hears each build step ("Step 3/7 : RUN apt-get ...") as the
+    engine reports it."""
     tag = image_tag(language, prefix)
     if _image_exists(client, tag):
         return tag
     ensure_base_image(client)
+    labels = {"execd.language": language.name, "execd.content-hash": content_hash(language)}
+    log_tail = []
     try:
-        client.images.build(fileobj=build_context(language), custom_context=True, tag=tag, rm=True,
-                            forcerm=True, pull=False, labels={"execd.language": language.name,
-                                                              "execd.content-hash": content_hash(language)})
-    except docker.errors.BuildError as e:
-        lines = [str(chunk.get("stream") or chunk.get("error") or "") for chunk in e.build_log]
-        raise ImageError("building %s failed: %s\n%s" % (tag, e.msg, "".join(lines)[-3000:])) from e
+        for chunk in client.api.build(fileobj=build_context(language), custom_context=True, tag=tag, rm=True,
+                                      forcerm=True, pull=False, labels=labels, decode=True):
+            if "error" in chunk:
+                raise ImageError("building %s failed: %s\n%s" % (tag, chunk["error"].strip(),
+                                                                  "".join(log_tail)[-3000:]))
+            text = chunk.get("stream") or ""
+            log_tail = (log_tail + [text])[-200:]
+            if progress is not None and text.startswith("Step "):
+                progress(text.strip())
     except docker.errors.DockerException as e:
         raise ImageError("building %s failed: %s" % (tag, e)) from e
+    if not _image_exists(client, tag):
+        raise ImageError("building %s ended without the image:\n%s" % (tag, "".join(log_tail)[-3000:]))
     return tag
 
 
-def build_all(client, prefix="execd"):
-    return {name: build(client, lang, prefix) for name, lang in languages.LANGUAGES.items()}
+def build_all(client, prefix="execd", progress=None):
+    """{language: tag}, building what is missing. `progress(text)` hears each image and step."""
+    tags = {}
+    total = len(languages.LANGUAGES)
+    for number, (name, lang) in enumerate(languages.LANGUAGES.items(), 1):
+        head = "[%d/%d] %s" % (number, total, name)
+        if progress is not None:
+            progress("%s: %s" % (head, "up to date" if _image_exists(client, image_tag(lang, prefix))
+                                 else "building %s" % image_tag(lang, prefix)))
+        step = None if progress is None else (lambda text, head=head: progress("%s: %s" % (head, text)))
+        tags[name] = build(client, lang, prefix, progress=step)
+    return tags
 
 
 def missing_images(client, prefix="execd"):

@@ -583,7 +583,10 @@ class Builder(Runner):
         out_r, out_w = os.pipe()
         res_r, res_w = os.pipe()
         started = time.monotonic()
-        pid = self.spawn(self.command("compile"), [in_r, out_w, out_w, res_w], cpu_limit=limit)
+        # Compilers run threads (rustc's codegen units, Go's backend): CPU time adds up across
+        # them, so the CPU backstop is every core's share of the wall limit, which stays the limit.
+        cores = max(1, len(os.sched_getaffinity(0)))
+        pid = self.spawn(self.command("compile"), [in_r, out_w, out_w, res_w], cpu_limit=limit * cores)
         close_quietly(in_r, out_w, res_w)
         child = Child(pid, in_w, out_r, None, res_r)
         out = Capture(out_r, self.max_output)
@@ -601,7 +604,7 @@ class Builder(Runner):
             return ("compilation exceeded the compile time limit of %d s\n%s" % (limit, text)).rstrip()
         if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             return text.rstrip() or "the compiler failed (%s)" % (
-                "signal %d" % os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else
+                signal_name(os.WTERMSIG(status)) if status is not None and os.WIFSIGNALED(status) else
                 "exit code %s" % (os.WEXITSTATUS(status) if status is not None else "?"))
         emit({"event": "compiled", "timeMs": elapsed, "output": text})
         return None
@@ -669,6 +672,14 @@ class ExecRunner(Builder):
 
 
 EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/tmp"}
+
+
+def signal_name(number):
+    """SIGXCPU for 24: what a compiler's death is reported as."""
+    try:
+        return "killed by signal %s" % signal.Signals(number).name
+    except ValueError:
+        return "killed by signal %d" % number
 
 
 def load_manifest():
