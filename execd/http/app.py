@@ -52,8 +52,10 @@ def _error_handler(req, resp, ex, params):
 
 
 def _http_error_handler(req, resp, ex, params):
-    # Falcon's own errors (404, 405, bad headers) in the contract's shape.
+    # Falcon's own errors (404, 405, bad headers) in the contract's shape,
+    # with their headers (a 405's Allow names the methods the route has).
     resp.status = ex.status
+    resp.set_headers(ex.headers or {})
     code = "unauthorized" if ex.status == falcon.HTTP_401 else "invalid_job"
     resp.media = {"error": {"code": code, "message": ex.title + (": " + ex.description if ex.description else "")}}
 
