@@ -46,6 +46,8 @@ def check_record(message, index):
             raise ProtocolError("the report of test %d has a malformed %r" % (index + 1, name))
     if not 0 <= message["timeMs"] <= MAX_TIME_MS:
         raise ProtocolError("the report of test %d has an impossible time" % (index + 1))
+    if message["memoryKb"] is not None and message["memoryKb"] < 0:
+        raise ProtocolError("the report of test %d has an impossible memory peak" % (index + 1))
     result = message["result"]
     if result is not None:
         for name, kinds in _RESULT_FIELDS.items():

@@ -13,6 +13,21 @@ def unavailable(what):
     pytest.fail("%s is required but unavailable (run `make test`, which provisions it)" % what, pytrace=False)
 
 
+def contract_result(result):
+    """`result` itself, once it is valid against execd's result.schema.json; else the test
+    fails, naming the violation. Every result a test gets from execd goes through here."""
+    import jsonschema
+
+    from execd import schemas
+
+    try:
+        schemas.validate_result(result)
+    except jsonschema.ValidationError as e:
+        pytest.fail("a result breaks result.schema.json at %s: %s\n%s"
+                    % (e.json_path, e.message, json.dumps(result)[:3000]), pytrace=False)
+    return result
+
+
 def load_conformance():
     if not CONFORMANCE.exists():
         return [None]
@@ -73,6 +88,8 @@ def engine(settings, docker_client):
     from execd.executor import Executor
 
     executor = Executor(settings, client=docker_client).start()
+    execute = executor.execute
+    executor.execute = lambda raw, tick=None: contract_result(execute(raw, tick))  # run_job's too
     yield executor
     executor.close()
     leftovers = docker_client.containers.list(

@@ -1,4 +1,4 @@
-"""The Falcon app: /api/execute, /api/languages, /health, /metrics.
+"""The Falcon app: /api/execute, /api/languages, /health, /metrics, /openapi.json.
 
 Collaborators are injected (`create_app`), so tests drive it through
 falcon.testing with fakes. No fork, no signals, no pika here. `Intake` holds
@@ -16,7 +16,7 @@ import falcon
 import falcon.media
 import jwt
 
-from execd import metrics as metrics_module
+from execd import metrics as metrics_module, schemas
 
 log = logging.getLogger("execd.http")
 
@@ -52,8 +52,10 @@ def _error_handler(req, resp, ex, params):
 
 
 def _http_error_handler(req, resp, ex, params):
-    # Falcon's own errors (404, 405, bad headers) in the contract's shape.
+    # Falcon's own errors (404, 405, bad headers) in the contract's shape,
+    # with their headers (a 405's Allow names the methods the route has).
     resp.status = ex.status
+    resp.set_headers(ex.headers or {})
     code = "unauthorized" if ex.status == falcon.HTTP_401 else "invalid_job"
     resp.media = {"error": {"code": code, "message": ex.title + (": " + ex.description if ex.description else "")}}
 
@@ -265,6 +267,19 @@ class MetricsResource:
         resp.content_type = content_type
 
 
+class OpenApiResource:
+    """The OpenAPI document, serialised once."""
+
+    def __init__(self, document):
+        self.document = document
+
+    def on_get(self, req, resp):
+        resp.data = self.document
+        resp.content_type = falcon.MEDIA_JSON
+
+    on_head = on_get  # Falcon sends the headers of GET, without the body
+
+
 class ExecdApp(falcon.App):
     """The Falcon app, carrying the Intake its HTTP server enforces before reading bodies."""
 
@@ -286,6 +301,7 @@ def create_app(settings, executor, health, metrics=None, authenticator=None, in_
         "/api/languages": LanguagesResource(executor),
         "/health": HealthResource(health),
         "/metrics": MetricsResource(),
+        "/openapi.json": OpenApiResource(schemas.openapi_json()),
     }
     for template, resource in routes.items():
         app.add_route(template, resource)

@@ -20,6 +20,7 @@ import jwt
 import pika
 import pytest
 
+from tests.conftest import contract_result
 
 pytestmark = pytest.mark.docker
 
@@ -97,7 +98,10 @@ class Daemon:
         try:
             with urllib.request.urlopen(req, timeout=120) as resp:
                 raw = resp.read()
-                return resp.status, json.loads(raw) if resp.headers.get_content_type() == "application/json" else raw, resp.headers
+                answer = json.loads(raw) if resp.headers.get_content_type() == "application/json" else raw
+                if method == "POST" and path == "/api/execute":
+                    contract_result(answer)
+                return resp.status, answer, resp.headers
         except urllib.error.HTTPError as e:
             raw = e.read()
             return e.code, json.loads(raw) if raw.startswith(b"{") else raw, e.headers
@@ -161,7 +165,7 @@ class Broker:
             if method is None:
                 self.conn.process_data_events(0.1)
                 continue
-            got.append((props, json.loads(body)))
+            got.append((props, contract_result(json.loads(body))))
         return got
 
     def count(self, queue):

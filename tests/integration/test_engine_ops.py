@@ -8,6 +8,7 @@ import pytest
 
 from execd import images, languages
 from execd.sandbox import LABEL_MANAGED, LABEL_OWNER_HOST, LABEL_OWNER_PID, owner_host, reap_orphans
+from tests.conftest import contract_result
 
 pytestmark = pytest.mark.docker
 
@@ -21,13 +22,13 @@ def test_cli_run_exit_codes(docker_client):
     ok = execd("run", "--language", "py", "--code", "def solution(n): return n * 2", "--tests", "-",
                stdin='[{"input": "5", "expectedOutput": "10"}]')
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["verdict"] == "pass"
+    assert contract_result(json.loads(ok.stdout))["verdict"] == "pass"
     wrong = execd("run", "--job", "-", stdin=json.dumps({
         "language": "javascript", "code": "function solution(n) { return n; }",
         "testCases": [{"input": "5", "expectedOutput": "10"}]}))
-    assert wrong.returncode == 1 and json.loads(wrong.stdout)["verdict"] == "fail"
+    assert wrong.returncode == 1 and contract_result(json.loads(wrong.stdout))["verdict"] == "fail"
     refused = execd("run", "--job", "-", stdin='{"language": "cobol", "code": "", "testCases": [{"input": "1"}]}')
-    assert refused.returncode == 2 and json.loads(refused.stdout)["error"]["code"] == "unsupported_language"
+    assert refused.returncode == 2 and contract_result(json.loads(refused.stdout))["error"]["code"] == "unsupported_language"
 
 
 def test_images_check_names_missing_images(docker_client):

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from tests.conftest import contract_result
+
 pytestmark = pytest.mark.docker
 
 TRIVIAL_PY = "def solution(n):\n    return n * 2\n"
@@ -297,8 +299,8 @@ def test_wall_deadline_kills_the_sandbox(settings, docker_client):
     tight = dataclasses.replace(settings, max_job_time=2.0, pool_sizes="python=0,javascript=0")
     with Executor(tight, client=docker_client) as engine:
         t0 = time.monotonic()
-        r = engine.execute(job("def solution(n):\n    while True:\n        pass\n", ["1", "2", "3"],
-                               time_limit_ms=1500))
+        r = contract_result(engine.execute(job("def solution(n):\n    while True:\n        pass\n", ["1", "2", "3"],
+                                               time_limit_ms=1500)))
         elapsed = time.monotonic() - t0
     assert statuses(r) == ["timeout", "timeout", "skipped"], r
     assert r["verdict"] == "timeout"

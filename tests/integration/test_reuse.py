@@ -18,6 +18,7 @@ import pytest
 
 from execd.executor import Executor
 from execd.sandbox import Sandbox
+from tests.conftest import contract_result
 
 pytestmark = pytest.mark.docker
 
@@ -180,7 +181,7 @@ def output(result, i=0):
 
 def run(engine, language, code, time_limit_ms=4000, **extra):
     job = dict(language=language, code=code, testCases=[{"input": "1"}], timeLimitMs=time_limit_ms, **extra)
-    return engine.execute(job)  # a clean sandbox is back within milliseconds; take() waits for its reset
+    return contract_result(engine.execute(job))  # a clean sandbox is back within milliseconds; take() waits for its reset
 
 
 PROBE = {"python": "def solution(n):\n    return n\n", "javascript": "function solution(n) { return n; }"}

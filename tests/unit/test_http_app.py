@@ -294,3 +294,12 @@ def test_http_route_label_is_the_template_or_unmatched():
     intake_rules.answered("/\udc00" * 10, 413)
     intake_rules.answered(None, 400)
     assert m.http_requests.seen[-3:] == [("/api/execute", "401"), ("unmatched", "413"), ("unmatched", "400")]
+
+
+@pytest.mark.parametrize("method,path,allow", [("PUT", "/api/execute", "POST, OPTIONS"),
+                                               ("DELETE", "/health", "GET, OPTIONS"),
+                                               ("POST", "/openapi.json", "GET, HEAD, OPTIONS")])
+def test_a_method_the_route_lacks_is_405_naming_the_methods_it_has(method, path, allow):
+    r = client().simulate_request(method, path, headers={"Authorization": "Bearer key1"})
+    assert r.status_code == 405 and r.headers["Allow"] == allow  # RFC 9110: a 405 carries Allow
+    assert r.json["error"]["code"] == "invalid_job"

@@ -50,6 +50,7 @@ def test_compile_error_before_any_test():
     ([{"event": "accepted"}, {"event": "accepted"}], "twice"),
     ([{"event": "accepted"}, record(0), {"event": "compile_error", "message": "x"}], "after running tests"),
     ([{"event": "accepted"}, record(0, timeMs=-1)], "impossible time"),
+    ([{"event": "accepted"}, record(0, memoryKb=-1)], "impossible memory"),
     ([{"event": "accepted"}, record(0, timeMs="0")], "malformed 'timeMs'"),
     ([{"event": "accepted"}, record(0, timedOut=0)], "malformed 'timedOut'"),
     ([{"event": "accepted"}, record(0, exitCode=True)], "malformed 'exitCode'"),
