@@ -239,7 +239,6 @@ def cmd_serve(args, settings):
     # Before anything imports prometheus_client: it picks its value class then.
     metrics_module.prepare_dir()
     from execd import images
-    from execd.config import load_settings
     from execd.daemon import HttpFrontend
     from execd.errors import ImageError, SandboxUnavailable
     from execd.executor import docker_client

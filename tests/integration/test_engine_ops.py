@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -95,3 +96,15 @@ def test_doctor_runs_a_job_in_every_language_under_the_configured_runtime(docker
 def test_doctor_fails_for_a_runtime_docker_does_not_know(docker_client):
     r = execd("doctor", env={"SANDBOX_RUNTIME": "no-such-runtime"})
     assert r.returncode == 1 and "NOT registered" in r.stdout, r.stdout + r.stderr
+
+
+def test_images_build_reports_each_image_and_step(docker_client):
+    prefix = "execd-progress-" + uuid.uuid4().hex[:8]
+    heard = []
+    tag = images.build(docker_client, languages.LANGUAGES["python"], prefix=prefix, progress=heard.append)
+    try:
+        steps = [h for h in heard if h.startswith("Step ")]
+        assert steps and steps[0].startswith("Step 1/") and "FROM debian:bookworm-slim" in steps[0], heard
+        assert steps[-1].split()[1].split("/")[0] == steps[-1].split()[1].split("/")[1]  # the last step ran
+    finally:
+        docker_client.images.remove(tag)
