@@ -99,7 +99,11 @@ class HttpClient:
         body = json.dumps(job).encode("utf-8")
         for attempt in range(self.retries + 1):
             try:
-                return _checked(self._post("/api/execute", body))
+                return _checked(self._request("POST", "/api/execute", body))
+            except JobRefused as e:
+                # HTTP answers a refusal with only {"error"}; give it the result's shape AMQP carries.
+                e.result = {"id": job.get("id") if isinstance(job, dict) else None, **e.result}
+                raise
             except Overloaded as e:
                 if attempt == self.retries:
                     raise
@@ -108,9 +112,6 @@ class HttpClient:
 
     def languages(self):
         return self._request("GET", "/api/languages", None)
-
-    def _post(self, path, body):
-        return self._request("POST", path, body)
 
     def _request(self, method, path, body):
         req = urllib.request.Request(self.base_url + path, data=body, method=method)

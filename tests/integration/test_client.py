@@ -11,6 +11,7 @@ import pika
 import pytest
 
 from execd import client
+from tests.conftest import contract_result
 from tests.integration.test_daemon import API_KEY, TRIVIAL, daemon, sleeper  # noqa: F401 (daemon: a fixture)
 
 pytestmark = pytest.mark.docker
@@ -31,7 +32,7 @@ def http_client(daemon):
 
 
 def test_amqp_execute_returns_the_result_with_the_id_it_gave_the_job(amqp_client):
-    res = amqp_client.execute(TRIVIAL)
+    res = contract_result(amqp_client.execute(TRIVIAL))
     assert res["status"] == "completed" and res["verdict"] == "pass", res
     uuid.UUID(res["id"])  # the client gave the job an id to deduplicate by
     assert amqp_client.execute(FAILING)["verdict"] == "fail"
@@ -45,11 +46,11 @@ def test_a_refused_job_raises_job_refused_with_the_error_result(make, request):
     with pytest.raises(client.JobRefused) as e:
         c.execute(INVALID)
     assert e.value.code == "invalid_job" and "code" in e.value.message
-    assert e.value.result["status"] == "error" and e.value.result["results"] == []
+    assert contract_result(e.value.result)["status"] == "error" and e.value.result["results"] == []
 
 
 def test_http_execute_and_its_typed_errors(daemon, http_client):
-    assert http_client.execute(TRIVIAL)["verdict"] == "pass"
+    assert contract_result(http_client.execute(TRIVIAL))["verdict"] == "pass"
     assert "python" in [lang["name"] for lang in http_client.languages()["languages"]]
     with pytest.raises(client.Unauthorized):
         client.HttpClient("http://127.0.0.1:%d" % daemon.port, api_key="wrong").execute(TRIVIAL)
@@ -123,7 +124,7 @@ def test_execd_submit_exit_codes_over_amqp_and_http(daemon, broker, job, exit_co
                        stdin=json.dumps(job))
     assert over_http.returncode == exit_code, over_http.stderr
     for done in (over_amqp, over_http):
-        result = json.loads(done.stdout)
+        result = contract_result(json.loads(done.stdout))
         assert result["status"] == ("error" if exit_code == 2 else "completed")
 
 

@@ -12,7 +12,7 @@ import urllib.request
 import pika
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, contract_result
 from tests.integration.test_daemon import free_port
 
 pytestmark = pytest.mark.docker
@@ -69,7 +69,7 @@ def test_make_serve_then_the_readme_curl_line_gives_a_pass(tmp_path, broker, doc
         assert key in banner and "curl" in banner and "/api/execute" in banner, banner
         line = readme_curl_line().replace("127.0.0.1:3003", "127.0.0.1:%d" % run.port)
         done = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        result = json.loads(done.stdout)
+        result = contract_result(json.loads(done.stdout))
         assert result["status"] == "completed" and result["verdict"] == "pass", result
         # A terminal-less run logs JSON.
         first = run.log_path.read_text().splitlines()[0]
