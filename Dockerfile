@@ -6,6 +6,9 @@
 # package index inside Docker. At run time the service drives the host's
 # Docker engine through its socket; see README "Running with Docker".
 FROM debian:bookworm-slim
+# `make image` passes execd.__version__, so the label matches `execd --version`.
+ARG VERSION=unknown
+LABEL org.opencontainers.image.title=execd org.opencontainers.image.version=$VERSION
 
 RUN apt-get -o Acquire::Check-Valid-Until=false update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv \

@@ -32,7 +32,9 @@ images:
 clean-sandboxes:
 	execd reap --all
 
-IMAGE ?= execd:$(shell $(PYTHON) -c "import execd; print(execd.__version__)")
+# execd.__version__, read without importing the package (it may not be installed yet).
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' execd/__init__.py)
+IMAGE ?= execd:$(VERSION)
 
 # The service image. Wheels are built here, with the host's package index
 # settings, so the Docker build needs no index of its own.
@@ -41,4 +43,4 @@ wheelhouse:
 	$(PYTHON) -m pip wheel -q --wheel-dir build/wheelhouse .
 
 image: wheelhouse
-	docker build -t $(IMAGE) .
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .

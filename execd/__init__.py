@@ -1,3 +1,3 @@
 """execd: a sandboxed code-execution service."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

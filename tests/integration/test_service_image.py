@@ -78,3 +78,12 @@ def test_service_image_runs_jobs(service_image, docker_client, broker):
         assert left == []
     finally:
         container.remove(force=True)
+
+
+def test_service_image_is_labelled_with_the_version_it_runs(service_image, docker_client):
+    from execd import __version__
+
+    image = docker_client.images.get(service_image)
+    assert image.labels["org.opencontainers.image.version"] == __version__
+    reported = docker_client.containers.run(service_image, ["--version"], remove=True).decode().strip()
+    assert reported == "execd " + __version__
