@@ -128,17 +128,25 @@ class Daemon:
 
 @pytest.fixture(scope="module")
 def daemon(broker, docker_client, tmp_path_factory):
-    d = Daemon(tmp_path_factory.mktemp("daemon")).start()
+    yield from served(Daemon(tmp_path_factory.mktemp("daemon")), broker, docker_client)
+
+
+def served(d, broker, docker_client):
+    """A fixture's body: start `d`, then check it stopped cleanly, leaving no sandbox; its queues
+    are deleted whatever happened."""
+    d.start()
     yield d
     code = d.stop()
-    assert code == 0, d.tail()
-    left = docker_client.containers.list(all=True, filters={"label": "execd.instance=" + d.instance})
-    assert left == [], "sandboxes left behind: %s" % [c.name for c in left]
-    conn = pika.BlockingConnection(pika.URLParameters(broker))
-    ch = conn.channel()
-    for q in (d.jobs, d.results, d.dead):
-        ch.queue_delete(q)
-    conn.close()
+    try:
+        assert code == 0, d.tail()
+        left = docker_client.containers.list(all=True, filters={"label": "execd.instance=" + d.instance})
+        assert left == [], "sandboxes left behind: %s" % [c.name for c in left]
+    finally:
+        conn = pika.BlockingConnection(pika.URLParameters(broker))
+        ch = conn.channel()
+        for q in (d.jobs, d.results, d.dead):
+            ch.queue_delete(q)
+        conn.close()
 
 
 class Broker:

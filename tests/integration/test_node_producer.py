@@ -16,7 +16,7 @@ import uuid
 import pika
 import pytest
 
-from tests.integration.test_daemon import TRIVIAL, Daemon
+from tests.integration.test_daemon import TRIVIAL, Daemon, served
 
 pytestmark = pytest.mark.docker
 
@@ -46,19 +46,7 @@ def daemon(node, broker, docker_client, tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("node-daemon"), EXECUTION_QUEUE=jobs, RESULT_QUEUE=results,
                PYTHONPATH=pythonpath)
     d.jobs, d.results, d.dead = jobs, results, jobs + ".dead"
-    d.start()
-    yield d
-    code = d.stop()
-    try:
-        assert code == 0, d.tail()
-        left = docker_client.containers.list(all=True, filters={"label": "execd.instance=" + d.instance})
-        assert left == [], "sandboxes left behind: %s" % [c.name for c in left]
-    finally:
-        conn = pika.BlockingConnection(pika.URLParameters(broker))
-        ch = conn.channel()
-        for q in (d.jobs, d.results, d.dead):
-            ch.queue_delete(q)
-        conn.close()
+    yield from served(d, broker, docker_client)
 
 
 def submit(node, tmp_path, job, queue, timeout_ms=90000, timeout=150):

@@ -12,16 +12,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
-import pika
 import pytest
 
 from execd import schemas
-from tests.integration.test_daemon import API_KEY, Daemon
+from tests.integration.test_daemon import API_KEY, Daemon, served
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-PORT = 3117
-JOBS, RESULTS = "schemathesis_jobs", "schemathesis_results"
 MAX_EXAMPLES = 40  # per operation and phase: POST /api/execute runs real sandboxes
 RUN_TIMEOUT_S = 900
 
@@ -41,24 +38,13 @@ class LiveDaemon(Daemon):
     """test_daemon's Daemon, on this module's port and queues, with one worker."""
 
     def __init__(self, tmp_path):
-        super().__init__(tmp_path, WORKERS="1", PORT=str(PORT), EXECUTION_QUEUE=JOBS, RESULT_QUEUE=RESULTS)
+        super().__init__(tmp_path, WORKERS="1")  # a free port and queues of its own, as every test daemon
         self.env.pop("DEAD_LETTER_QUEUE", None)  # derived: <EXECUTION_QUEUE>.dead
-        self.port, self.jobs, self.results, self.dead = PORT, JOBS, RESULTS, JOBS + ".dead"
 
 
 @pytest.fixture(scope="module")
 def daemon(broker, docker_client, tmp_path_factory):
-    d = LiveDaemon(tmp_path_factory.mktemp("openapi-live")).start()
-    yield d
-    code = d.stop()
-    assert code == 0, d.tail()
-    left = docker_client.containers.list(all=True, filters={"label": "execd.instance=" + d.instance})
-    assert left == [], "sandboxes left behind: %s" % [c.name for c in left]
-    conn = pika.BlockingConnection(pika.URLParameters(broker))
-    ch = conn.channel()
-    for q in (d.jobs, d.results, d.dead):
-        ch.queue_delete(q)
-    conn.close()
+    yield from served(LiveDaemon(tmp_path_factory.mktemp("openapi-live")), broker, docker_client)
 
 
 def test_the_daemon_serves_the_document_without_credentials(daemon):
@@ -77,7 +63,7 @@ def test_schemathesis_finds_nothing(daemon, tmp_path):
     (tmp_path / "schemathesis.toml").write_text(CONFIG, "utf-8")
     junit = tmp_path / "junit.xml"
     command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(tmp_path / "schemathesis.toml"),
-               "run", str(tmp_path / "openapi.json"), "--url", "http://127.0.0.1:%d" % PORT,
+               "run", str(tmp_path / "openapi.json"), "--url", "http://127.0.0.1:%d" % daemon.port,
                "--checks", "all", "--header", "Authorization: Bearer " + API_KEY,
                "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--continue-on-failure",
                "--request-timeout", "120", "--report", "junit", "--report-junit-path", str(junit),
