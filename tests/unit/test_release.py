@@ -2,6 +2,7 @@
 reports, and the service image's tag and label, the Kubernetes manifests and the README's
 commands all name that version."""
 import datetime
+import pathlib
 import re
 import subprocess
 
@@ -47,3 +48,25 @@ def test_the_service_image_and_the_manifests_carry_this_version():
 def test_the_readme_commands_name_this_version():
     named = set(re.findall(r"execd:(\d+\.\d+\.\d+)", (ROOT / "README.md").read_text("utf-8")))
     assert named == {__version__}, named
+
+
+def test_the_package_ships_every_file_an_image_is_built_from():
+    """The installed package hashes its language folders into the image tags: a file left out of
+    the wheel gives the service image other tags than `execd images build` made."""
+    import configparser
+    import fnmatch
+
+    from execd import languages
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["execd.languages"].split(",")]
+    for lang in languages.LANGUAGES.values():
+        for name, path in lang.context():
+            relative = str(pathlib.Path(path).resolve().relative_to(ROOT / "execd" / "languages"))
+            assert any(fnmatch.fnmatch(relative, p) for p in patterns), "%s is not in the wheel" % relative
+        folder = ROOT / "execd" / "languages" / lang.name
+        for path in folder.iterdir():
+            if path.is_file():
+                relative = "%s/%s" % (lang.name, path.name)
+                assert any(fnmatch.fnmatch(relative, p) for p in patterns), "%s is not in the wheel" % relative
