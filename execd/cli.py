@@ -206,6 +206,7 @@ def cmd_doctor(args, settings):
         print("images: missing or stale: %s (run `execd images build`)" % ", ".join(sorted(missing.values())))
         return EXIT_FAILURE
     print("images: current")
+    print("page cache: %d MB of compiler images primed" % (images.prime_page_cache(client, settings.image_prefix) // 10**6))
     with Executor(settings, client=client, warm=False) as executor:
         for name in sorted(languages.LANGUAGES):
             probe = languages.LANGUAGES[name].doctor_job()
@@ -222,6 +223,7 @@ def cmd_doctor(args, settings):
 def cmd_serve(args, settings):
     import logging
     import tempfile
+    import threading
 
     from execd import devmode, metrics as metrics_module
 
@@ -253,6 +255,9 @@ def cmd_serve(args, settings):
             raise ImageError("sandbox images missing or stale: %s; run `execd images build`"
                              % ", ".join(sorted(missing.values())))
         reap_orphans(client)
+        # In the background: it reads the compilers' images (GBs) so first compiles find them cached.
+        threading.Thread(target=images.prime_page_cache, args=(client, settings.image_prefix),
+                         name="prime-page-cache", daemon=True).start()
     except ImageError as e:
         print("execd: %s" % e.message, file=sys.stderr)
         return EXIT_HALT

@@ -153,6 +153,53 @@ def build_all(client, prefix="execd", progress=None):
     return tags
 
 
+def prime_page_cache(client, prefix="execd"):
+    """Read the compiled languages' image files once, from the host: bytes read.
+
+    A sandbox's memory cgroup is charged for the file pages it is first to read. A compiler
+    whose toolchain (rustc's is about 350 MB of files) is not in the page cache then thrashes
+    inside a small job's limit: a first Rust compile at 128 MB took 9.8 s here after the cache
+    was dropped, against 0.5 s warm. Pages read here are charged to this process instead, and
+    sandboxes find them cached. Needs read access to the engine's storage (a host install runs
+    as root); elsewhere it reads nothing and says so in the log."""
+    total = 0
+    for lang in languages.LANGUAGES.values():
+        if not lang.compiled:
+            continue
+        try:
+            data = client.images.get(image_tag(lang, prefix)).attrs.get("GraphDriver", {}).get("Data") or {}
+        except docker.errors.DockerException as e:
+            log.info("page cache not primed for %s: %s", lang.name, e)
+            continue
+        layers = [d for key in ("UpperDir", "LowerDir") for d in (data.get(key) or "").split(":") if d]
+        readable = [d for d in layers if os.access(d, os.R_OK | os.X_OK)]
+        if not readable:
+            log.info("page cache not primed for %s: its image layers are not readable here", lang.name)
+            continue
+        for layer in readable:
+            total += _read_tree(layer)
+    return total
+
+
+def _read_tree(top):
+    done = 0
+    for folder, _, files in os.walk(top):
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                with open(path, "rb", buffering=0) as f:
+                    while True:
+                        chunk = f.read(1 << 20)
+                        if not chunk:
+                            break
+                        done += len(chunk)
+            except OSError:
+                continue  # a file that vanished or cannot be read: nothing to prime
+    return done
+
+
 def missing_images(client, prefix="execd"):
     """{language: tag} for every image that is absent or stale (its hash tag missing)."""
     return {name: image_tag(lang, prefix) for name, lang in languages.LANGUAGES.items()

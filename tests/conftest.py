@@ -80,6 +80,8 @@ def docker_client(settings):
     missing = images.missing_images(client, settings.image_prefix)
     if missing:
         unavailable("sandbox images %s (run `execd images build`)" % sorted(missing.values()))
+    # As `execd serve` does at start: a cold page cache makes a first compile thrash in a small limit.
+    images.prime_page_cache(client, settings.image_prefix)
     return client
 
 

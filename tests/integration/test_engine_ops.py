@@ -108,3 +108,16 @@ def test_images_build_reports_each_image_and_step(docker_client):
         assert steps[-1].split()[1].split("/")[0] == steps[-1].split()[1].split("/")[1]  # the last step ran
     finally:
         docker_client.images.remove(tag)
+
+
+def test_a_primed_page_cache_keeps_a_first_compile_out_of_thrashing(docker_client, run_job):
+    # Cold, rustc's ~350 MB of toolchain files are charged to the sandbox and thrash in a
+    # 128 MB limit: 9.8 s for the sample here, against 0.5 s warm. Primed from the host, they
+    # are charged to this process and found cached.
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+    assert images.prime_page_cache(docker_client) > 100 * 10**6
+    res = run_job(dict(languages.LANGUAGES["rust"].doctor_job(), memoryLimitMb=128))
+    assert res["verdict"] == "pass", res
+    assert res["compileTime"] < 5000, res  # a generous bound: thrashing took twice that
