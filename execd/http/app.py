@@ -34,6 +34,7 @@ STATUS_OF_CODE = {
     "internal_error": falcon.HTTP_500,
 }
 RETRY_AFTER_S = 1
+WWW_AUTHENTICATE = 'Bearer realm="execd"'  # what every 401 names (RFC 6750)
 
 
 class ApiError(Exception):
@@ -49,6 +50,8 @@ def _error_handler(req, resp, ex, params):
     resp.media = {"error": {"code": ex.code, "message": ex.message}}
     if ex.retry_after is not None:
         resp.set_header("Retry-After", str(ex.retry_after))
+    if ex.status == falcon.HTTP_401:
+        resp.set_header("WWW-Authenticate", WWW_AUTHENTICATE)
 
 
 def _http_error_handler(req, resp, ex, params):

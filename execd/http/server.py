@@ -29,6 +29,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error, RequestEntityTooLarge
 
+from execd.http.app import WWW_AUTHENTICATE
+
 log = logging.getLogger("execd.http")
 
 CLEANUP_INTERVAL_S = 1  # how often idle and overdue connections are looked for
@@ -56,6 +58,8 @@ class JsonErrorTask(ErrorTask):
         body = json.dumps({"error": {"code": code, "message": str(error.body)}}, ensure_ascii=True).encode()
         self.status = "%d %s" % (error.code, error.reason)
         self.response_headers.append(("Content-Type", "application/json"))
+        if error.code == 401:
+            self.response_headers.append(("WWW-Authenticate", WWW_AUTHENTICATE))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)

@@ -140,6 +140,7 @@ def test_unauthenticated_huge_body_is_refused_before_it_is_read(server):
     assert answered_s < 1
     assert status == 401 and body["error"]["code"] == "unauthorized" and body["error"]["message"]
     assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+    assert headers["www-authenticate"] == 'Bearer realm="execd"'
     flood.join(5)
     grown_mb = (rss_kb() - before) / 1024
     print("1 GiB unauthenticated upload: 401 after %.1f ms, %.1f MB sent, server RSS %+.1f MB"

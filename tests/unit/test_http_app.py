@@ -57,6 +57,7 @@ def test_auth_matrix():
     assert post(c, token="key1").status_code == 200
     assert post(c, token=good_jwt).status_code == 200
     assert post(c, token=None, Authorization="Basic a2V5MQ==").status_code == 401
+    assert post(c, token=None).headers["WWW-Authenticate"] == 'Bearer realm="execd"'
 
 
 def test_open_routes_need_no_token():
