@@ -262,7 +262,7 @@ class Sandbox:
             line = sandbox.stream.next_line(time.monotonic() + ready_timeout)
             ready = json.loads(line) if line is not None else None
             if not isinstance(ready, dict) or ready.get("event") != "ready":
-                if _oom_killed(container):
+                if _killed_before_ready(container):
                     raise SandboxOutOfMemory("the sandbox ran out of its %d MB before it was ready" % spec.memory_mb)
                 raise SandboxUnavailable("sandbox runner did not start: %s" % bytes(sandbox.stream.stderr[-500:]))
             sandbox.reusable = ready.get("reusable") is True
@@ -386,11 +386,15 @@ class Sandbox:
         return _remove_quietly(self.container)
 
 
-def _oom_killed(container):
+def _killed_before_ready(container):
+    """Whether a sandbox that never became ready died of its memory limit: Docker's OOMKilled
+    flag, or a SIGKILL (exit 137) that we did not send. Before ready no submitted code has run,
+    so nothing but the kernel's OOM killer kills it; under gVisor Docker often loses the flag."""
     try:
         container.wait(timeout=5)
         container.reload()
-        return bool(container.attrs.get("State", {}).get("OOMKilled"))
+        state = container.attrs.get("State", {})
+        return bool(state.get("OOMKilled")) or state.get("ExitCode") == 137
     except Exception:
         return False
 

@@ -39,3 +39,23 @@ def test_on_gvisor_the_runner_is_the_sandbox_kernels_root_and_limits_processes_i
     # The process limit moves inside (RLIMIT_NPROC, argv); the cgroup keeps a backstop.
     assert o["command"] == ["1", "64"] and o["pids_limit"] > 64
     assert o["network_mode"] == "none" and o["read_only"] is True
+
+
+class _DeadContainer:
+    def __init__(self, **state):
+        self.attrs = {"State": state}
+
+    def wait(self, timeout=None):
+        return {"StatusCode": self.attrs["State"].get("ExitCode")}
+
+    def reload(self):
+        pass
+
+
+def test_a_sandbox_killed_before_ready_died_of_its_memory_limit():
+    from execd.sandbox import _killed_before_ready
+
+    assert _killed_before_ready(_DeadContainer(OOMKilled=True, ExitCode=137))
+    # gVisor: the kernel's kill arrives without Docker's flag.
+    assert _killed_before_ready(_DeadContainer(OOMKilled=False, ExitCode=137))
+    assert not _killed_before_ready(_DeadContainer(OOMKilled=False, ExitCode=1))
