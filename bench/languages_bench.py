@@ -8,7 +8,7 @@ p50 of compileTime for compiled languages, and the image size. The baseline,
 in the same run, is the same program in stdio mode (a main that prints twice
 what it reads), so the cost of the function-mode harness shows beside it.
 
-Usage: python3 bench/languages_bench.py [--n 20]
+Usage: python3 bench/languages_bench.py [--n 20] [--languages go,rust]
 """
 import argparse
 import os
@@ -65,13 +65,16 @@ def figures(samples, compiles):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--languages", default="", help="comma-separated names (default: all)")
     args = parser.parse_args()
     settings = load_settings(None)
     print("%-11s %-22s %-12s | %-22s %-12s | %s" % (
         "language", "function W1 p50 / p95", "compile p50", "stdio W1 p50 / p95", "compile p50", "image"))
     with Executor(settings) as ex:
         wait_full(ex, timeout=120)
-        for name, lang in languages.LANGUAGES.items():
+        chosen = args.languages.split(",") if args.languages else list(languages.LANGUAGES)
+        for name in chosen:
+            lang = languages.LANGUAGES[name]
             function = figures(*measure(ex, name, lang.doctor_job(), args.n))
             stdio = figures(*measure(ex, name, stdio_job(name), args.n))
             size = ex.client.images.get(ex.specs[name].image).attrs["Size"] / 1e6
