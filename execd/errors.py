@@ -30,6 +30,15 @@ class SandboxUnavailable(ExecdError):
     code = "sandbox_unavailable"
 
 
+class SandboxKilled(SandboxUnavailable):
+    """The sandbox ended by a SIGKILL that neither execd nor Docker's OOM flag accounts for.
+    `outcome` holds what its runner reported before it died."""
+
+    def __init__(self, message, outcome=None):
+        super().__init__(message)
+        self.outcome = outcome
+
+
 class SandboxOutOfMemory(SandboxUnavailable):
     """The sandbox ran out of memory before its runner was ready: the memory limit is too small
     for the language's runtime (gVisor's kernel needs some of it too)."""

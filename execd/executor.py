@@ -16,9 +16,9 @@ import docker
 import docker.errors
 
 from execd import images, jobs, judge, languages
-from execd.errors import ExecdError, ImageError, JobError, SandboxOutOfMemory, SandboxUnavailable
+from execd.errors import ExecdError, ImageError, JobError, SandboxKilled, SandboxOutOfMemory, SandboxUnavailable
 from execd.pool import Remover, SandboxPool
-from execd.sandbox import Outcome, Sandbox, SandboxSpec, reap_orphans
+from execd.sandbox import Outcome, Sandbox, SandboxSpec, own_kernel, reap_orphans
 
 log = logging.getLogger("execd.executor")
 
@@ -57,6 +57,7 @@ class Executor:
         self.pool = None
         self.specs = {}
         self.remover = None
+        self._docker_loses_oom_flags = own_kernel(settings.sandbox_runtime)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -182,8 +183,8 @@ class Executor:
             budget += s.compile_time_limit
         budget = min(budget, s.max_job_time)
         max_message = 8 * (s.max_compare_bytes + 2 * s.max_output_bytes) + 65536
-        outcome = None
-        for attempt in (1, 2):
+        outcome, unflagged_kills = None, 0
+        for attempt in (1, 2, 3):
             sandbox = self.pool.take(name, job.memory_limit_mb, cold=attempt > 1)
             warm = sandbox is not None
             outcome, clean = None, False
@@ -199,6 +200,26 @@ class Executor:
                 request["reuse"] = self.pool.will_reuse(sandbox)
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
                 clean = request["reuse"] and outcome.clean
+            except SandboxKilled as e:
+                if not (self._docker_loses_oom_flags and getattr(e, "accepted", True)):
+                    if warm and not getattr(e, "accepted", True):
+                        log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
+                        continue
+                    raise
+                # Under an own-kernel runtime (gVisor) Docker loses the
+                # OOMKilled flag of some memory-limit kills (about 1 in 13
+                # here), so a SIGKILL nobody sent may be the job's memory.
+                # Once is run again in a fresh sandbox; twice, with the engine
+                # answering both times, is the job's doing.
+                unflagged_kills += 1
+                if unflagged_kills == 1 and attempt < 3:
+                    log.warning("sandbox killed without an OOM flag; running the job once more",
+                                extra={"job_id": job.id})
+                    continue
+                if unflagged_kills == 1:
+                    raise
+                outcome = e.outcome or Outcome(accepted=True)
+                outcome.failure = "oom"
             except SandboxUnavailable as e:
                 # A warm container that died before it read the job (Docker
                 # restarted, killed from outside) says nothing about the code:
@@ -209,7 +230,7 @@ class Executor:
                 raise
             finally:
                 self.pool.give_back(name, job.memory_limit_mb, sandbox, clean)
-            if warm and not outcome.accepted and outcome.failure is not None:
+            if warm and not outcome.accepted and outcome.failure is not None and attempt < 3:
                 log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
                 continue
             break

@@ -19,7 +19,7 @@ import docker
 import docker.errors
 from docker.types import LogConfig, Ulimit
 
-from execd.errors import SandboxOutOfMemory, SandboxUnavailable
+from execd.errors import SandboxKilled, SandboxOutOfMemory, SandboxUnavailable
 from execd.protocol import LineBuffer, ProtocolError, Report
 
 log = logging.getLogger("execd.sandbox")
@@ -375,7 +375,7 @@ class Sandbox:
         if state.get("OOMKilled"):
             outcome.failure = "oom"
         elif outcome.exit_code == 137:
-            raise SandboxUnavailable("the sandbox was killed from outside during the run")
+            raise SandboxKilled("the sandbox was killed from outside during the run", outcome)
 
     def destroy(self):
         """Remove the container; False when the engine could not, so the caller retries later."""

@@ -28,14 +28,6 @@ def contract_result(result):
     return result
 
 
-def lost_oom_flag(result, own_kernel):
-    """Under gVisor Docker sometimes loses a memory-limit kill's OOMKilled flag, and the engine
-    can only report a SIGKILL from outside (`sandbox_unavailable`; AMQP requeues the job). A
-    memory bomb's test accepts that there, and nothing else: never a pass."""
-    return (own_kernel and result.get("status") == "error"
-            and result["error"]["code"] == "sandbox_unavailable" and "killed from outside" in result["error"]["message"])
-
-
 def load_conformance():
     if not CONFORMANCE.exists():
         return [None]

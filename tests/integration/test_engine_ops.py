@@ -121,3 +121,63 @@ def test_a_primed_page_cache_keeps_a_first_compile_out_of_thrashing(docker_clien
     res = run_job(dict(languages.LANGUAGES["rust"].doctor_job(), memoryLimitMb=128))
     assert res["verdict"] == "pass", res
     assert res["compileTime"] < 5000, res  # a generous bound: thrashing took twice that
+
+
+def _kill_the_jobs_sandboxes(docker_client, memory_mb, kills, done):
+    """Kill, from outside, the first `kills` sandboxes of this process with `memory_mb` once they
+    have run for a second (the job is in them by then): what an operator's `docker kill` does."""
+    import threading
+    import time
+
+    killed = []
+
+    def loop():
+        seen = set()
+        while not done.is_set() and len(killed) < kills:
+            for c in docker_client.containers.list(filters={"label": "%s=%d" % (LABEL_OWNER_PID, os.getpid())}):
+                if c.id in seen or c.attrs["HostConfig"]["Memory"] != memory_mb * 2**20:
+                    continue
+                seen.add(c.id)
+                time.sleep(1.0)
+                c.kill()
+                killed.append(c.id)
+                break
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread, killed
+
+
+@pytest.mark.parametrize("kills", [1, 2])
+def test_a_sandbox_killed_from_outside(kills, settings, docker_client, own_kernel):
+    import threading
+
+    from execd.executor import Executor
+
+    # A fresh sandbox per job and a limit no other test uses: the job's sandboxes are the only
+    # ones with it.
+    executor = Executor(settings, client=docker_client, warm=False).start()
+    done = threading.Event()
+    thread, killed = _kill_the_jobs_sandboxes(docker_client, 200, kills, done)
+    try:
+        r = contract_result(executor.execute({
+            "language": "python", "code": "import time\ndef solution(n):\n    time.sleep(2.5)\n    return n\n",
+            "testCases": [{"input": "7", "expectedOutput": "7"}], "memoryLimitMb": 200, "timeLimitMs": 5000}))
+    finally:
+        done.set()
+        thread.join(5)
+        executor.close()
+    if not own_kernel:
+        # Docker's OOM flag is reliable here: a kill nobody explains is not the job's doing,
+        # and over AMQP the job is held and run again.
+        assert len(killed) == 1
+        assert r["status"] == "error" and r["error"]["code"] == "sandbox_unavailable", r
+        assert "killed from outside" in r["error"]["message"]
+    elif kills == 1:
+        # gVisor: Docker loses some OOM flags, so the engine runs the job once more itself.
+        assert killed and r["status"] == "completed" and r["verdict"] == "pass", r
+    else:
+        # Killed unflagged twice in fresh sandboxes: read as the job's memory (never a pass).
+        assert len(killed) == 2
+        assert r["status"] == "completed" and r["results"][0]["status"] == "memory_limit", r

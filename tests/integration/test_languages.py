@@ -109,13 +109,8 @@ def test_the_sample_passes(language, run_job):
 
 
 @pytest.mark.parametrize("language,kind", [(lang, kind) for lang in NEW for kind in sorted(EXPECTED)])
-def test_each_failure_has_its_verdict(language, kind, run_job, own_kernel):
+def test_each_failure_has_its_verdict(language, kind, run_job):
     res = run_job(stdio_job(language, PROGRAMS[language][kind], time_limit_ms=2000 if kind == "spin" else 8000))
-    if own_kernel and kind == "hog" and res["status"] == "error":
-        # Seen once under gVisor: the host's OOM kill of the whole sandbox came back without
-        # Docker's OOMKilled flag, which reads as a kill from outside. Never a pass.
-        assert res["error"]["code"] == "sandbox_unavailable", res
-        return
     assert res["status"] == "completed", res
     assert res["results"][0]["status"] == EXPECTED[kind], res
 
