@@ -200,34 +200,31 @@ class Executor:
                 request["reuse"] = self.pool.will_reuse(sandbox)
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
                 clean = request["reuse"] and outcome.clean
-            except SandboxKilled as e:
-                if not (self._docker_loses_oom_flags and getattr(e, "accepted", True)):
-                    if warm and not getattr(e, "accepted", True):
-                        log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
-                        continue
-                    raise
-                # Under an own-kernel runtime (gVisor) Docker loses the
-                # OOMKilled flag of some memory-limit kills (about 1 in 13
-                # here), so a SIGKILL nobody sent may be the job's memory.
-                # Once is run again in a fresh sandbox; twice, with the engine
-                # answering both times, is the job's doing.
-                unflagged_kills += 1
-                if unflagged_kills == 1 and attempt < 3:
-                    log.warning("sandbox killed without an OOM flag; running the job once more",
-                                extra={"job_id": job.id})
-                    continue
-                if unflagged_kills == 1:
-                    raise
-                outcome = e.outcome or Outcome(accepted=True)
-                outcome.failure = "oom"
             except SandboxUnavailable as e:
-                # A warm container that died before it read the job (Docker
-                # restarted, killed from outside) says nothing about the code:
-                # run it once more in a fresh one.
-                if warm and not getattr(e, "accepted", True):
+                accepted = getattr(e, "accepted", True)
+                if isinstance(e, SandboxKilled) and accepted and self._docker_loses_oom_flags:
+                    # Under an own-kernel runtime (gVisor) Docker loses the
+                    # OOMKilled flag of some memory-limit kills (3 in 40 here),
+                    # so a SIGKILL nobody sent may be the job's memory. Once,
+                    # the job runs again in a fresh sandbox; twice, with the
+                    # engine answering both times, it is the job's doing.
+                    unflagged_kills += 1
+                    if unflagged_kills == 1:
+                        if attempt == 3:
+                            raise
+                        log.warning("sandbox killed without an OOM flag; running the job once more",
+                                    extra={"job_id": job.id})
+                        continue
+                    outcome = e.outcome or Outcome(accepted=True)
+                    outcome.failure = "oom"
+                elif warm and not accepted:
+                    # A warm container that died before it read the job (Docker
+                    # restarted, killed from outside) says nothing about the
+                    # code: run it once more in a fresh one.
                     log.warning("warm sandbox was dead; retrying cold", extra={"job_id": job.id})
                     continue
-                raise
+                else:
+                    raise
             finally:
                 self.pool.give_back(name, job.memory_limit_mb, sandbox, clean)
             if warm and not outcome.accepted and outcome.failure is not None and attempt < 3:
