@@ -5,6 +5,7 @@ import subprocess
 import sys
 import uuid
 
+import docker
 import pytest
 
 from execd import images, languages
@@ -134,12 +135,20 @@ def _kill_the_jobs_sandboxes(docker_client, memory_mb, kills, done):
     def loop():
         seen = set()
         while not done.is_set() and len(killed) < kills:
-            for c in docker_client.containers.list(filters={"label": "%s=%d" % (LABEL_OWNER_PID, os.getpid())}):
-                if c.id in seen or c.attrs["HostConfig"]["Memory"] != memory_mb * 2**20:
+            # Sparse: a full listing inspects each container and fails on one removed meanwhile.
+            for c in docker_client.containers.list(
+                    sparse=True, filters={"label": "%s=%d" % (LABEL_OWNER_PID, os.getpid())}):
+                if c.id in seen:
                     continue
                 seen.add(c.id)
-                time.sleep(1.0)
-                c.kill()
+                try:
+                    c.reload()
+                    if c.attrs["HostConfig"]["Memory"] != memory_mb * 2**20:
+                        continue
+                    time.sleep(1.0)
+                    c.kill()
+                except docker.errors.APIError:  # gone (or stopped) before we got to it
+                    continue
                 killed.append(c.id)
                 break
             time.sleep(0.05)
