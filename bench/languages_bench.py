@@ -8,11 +8,15 @@ p50 of compileTime for compiled languages, and the image size. The baseline,
 in the same run, is the same program in stdio mode (a main that prints twice
 what it reads), so the cost of the function-mode harness shows beside it.
 
-Usage: python3 bench/languages_bench.py [--n 20] [--languages go,rust]
+--gap S sleeps S seconds after each measured job: an idle system whose
+sandboxes have refilled, to set beside the back-to-back default.
+
+Usage: python3 bench/languages_bench.py [--n 20] [--languages go,rust] [--gap 0.5]
 """
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +47,7 @@ def stdio_job(name):
             "testCases": [{"input": "21\n", "expectedOutput": "42"}, {"input": "0\n", "expectedOutput": "0"}]}
 
 
-def measure(ex, name, job, n):
+def measure(ex, name, job, n, gap):
     for _ in range(5):
         check(ex.execute(dict(job)), name)
     wait_full(ex, name, timeout=60)
@@ -54,6 +58,7 @@ def measure(ex, name, job, n):
         samples.append(ms)
         if "compileTime" in result:
             compiles.append(result["compileTime"])
+        time.sleep(gap)
     return samples, compiles
 
 
@@ -66,6 +71,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--languages", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--gap", type=float, default=0.0, help="seconds of idle after each measured job")
     args = parser.parse_args()
     settings = load_settings(None)
     print("%-11s %-22s %-12s | %-22s %-12s | %s" % (
@@ -75,8 +81,8 @@ def main():
         chosen = args.languages.split(",") if args.languages else list(languages.LANGUAGES)
         for name in chosen:
             lang = languages.LANGUAGES[name]
-            function = figures(*measure(ex, name, lang.doctor_job(), args.n))
-            stdio = figures(*measure(ex, name, stdio_job(name), args.n))
+            function = figures(*measure(ex, name, lang.doctor_job(), args.n, args.gap))
+            stdio = figures(*measure(ex, name, stdio_job(name), args.n, args.gap))
             size = ex.client.images.get(ex.specs[name].image).attrs["Size"] / 1e6
             print("%-11s %-22s %-12s | %-22s %-12s | %.0f MB" % ((name,) + function + stdio + (size,)), flush=True)
 
