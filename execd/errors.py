@@ -28,6 +28,7 @@ class SandboxUnavailable(ExecdError):
     """The Docker engine failed or could not be reached; the job did not run."""
 
     code = "sandbox_unavailable"
+    accepted = True  # False when the sandbox died before it read the job: a fresh one may retry
 
 
 class SandboxKilled(SandboxUnavailable):

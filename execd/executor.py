@@ -201,8 +201,7 @@ class Executor:
                 outcome = sandbox.run(request, time.monotonic() + budget, max_message, tick)
                 clean = request["reuse"] and outcome.clean
             except SandboxUnavailable as e:
-                accepted = getattr(e, "accepted", True)
-                if isinstance(e, SandboxKilled) and accepted and self._docker_loses_oom_flags:
+                if isinstance(e, SandboxKilled) and e.accepted and self._docker_loses_oom_flags:
                     # Under an own-kernel runtime (gVisor) Docker loses the
                     # OOMKilled flag of some memory-limit kills (3 in 40 here),
                     # so a SIGKILL nobody sent may be the job's memory. Once,
@@ -217,7 +216,7 @@ class Executor:
                         continue
                     outcome = e.outcome or Outcome(accepted=True)
                     outcome.failure = "oom"
-                elif warm and not accepted:
+                elif warm and not e.accepted:
                     # A warm container that died before it read the job (Docker
                     # restarted, killed from outside) says nothing about the
                     # code: run it once more in a fresh one.
